@@ -35,7 +35,32 @@ func Bytes(b []byte) []byte {
 	}
 	b = credential.ReplaceAll(b, []byte("${1}"+mask))
 	b = nationalID.ReplaceAll(b, []byte(mask))
-	return longNumber.ReplaceAll(b, []byte(mask))
+	return replaceStandalone(b, longNumber)
+}
+
+// replaceStandalone masks matches of re that are not glued to letters or
+// digits, so that hex request ids and hashes keep their shape while numbers
+// in text ("llame al 612345678", "+34612345678") are masked.
+func replaceStandalone(b []byte, re *regexp.Regexp) []byte {
+	locs := re.FindAllIndex(b, -1)
+	if locs == nil {
+		return b
+	}
+	out := make([]byte, 0, len(b))
+	last := 0
+	for _, l := range locs {
+		if (l[0] > 0 && isAlnum(b[l[0]-1])) || (l[1] < len(b) && isAlnum(b[l[1]])) {
+			continue
+		}
+		out = append(out, b[last:l[0]]...)
+		out = append(out, mask...)
+		last = l[1]
+	}
+	return append(out, b[last:]...)
+}
+
+func isAlnum(c byte) bool {
+	return c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
 }
 
 // mayContainSecret is a cheap pre-check so that ordinary log lines skip the

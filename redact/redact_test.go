@@ -26,6 +26,8 @@ func TestString(t *testing.T) {
 		{"bearer header", `"authorization":"Bearer abc.def"`, []string{"abc.def"}, nil},
 		{"api key", "FRESHDESK_API_KEY=abcd1234xyz", []string{"abcd1234xyz"}, nil},
 		{"timestamp untouched", `{"time":"2026-12-03T13:10:00Z","duration_ms":0.42}`, nil, []string{"2026-12-03T13:10:00Z", "0.42"}},
+		{"hex request id untouched", `"request_id":"042ca9f06592aa97f5fba123456789"`, nil, []string{"042ca9f06592aa97f5fba123456789"}},
+		{"number glued to text is still masked", "tarjeta:4111111111111111.", []string{"4111111111111111"}, nil},
 		{"last four alone untouched", "status 200 in 4567 ns", nil, []string{"200", "4567"}},
 	}
 	for _, tc := range tests {
