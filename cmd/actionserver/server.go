@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"sync/atomic"
+	"text/tabwriter"
+	"time"
+
+	"github.com/kelseyhightower/envconfig"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/rs/zerolog"
+
+	"github.com/sctbnk/cardblock/actions"
+	"github.com/sctbnk/cardblock/cardstore"
+	"github.com/sctbnk/cardblock/rasa"
+	"github.com/sctbnk/cardblock/redact"
+)
+
+// run wires the server and serves until ctx is cancelled, then drains the
+// requests in flight and returns. It is what main and the end-to-end test call.
+func run(ctx context.Context, getenv func(string) string, stdout io.Writer) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(cfg, stdout)
+	log.Info().Fields(cfg.logFields()).Msg("effective configuration")
+
+	reg := prometheus.NewRegistry()
+	m := newMetrics(reg)
+
+	store, closeStore, err := openStore(ctx, cfg, log, m)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	if cfg.FreshdeskAPIURL == "" {
+		log.Warn().Msg("FRESHDESK_API_URL is not set: tickets stay queued in the outbox until Freshdesk is configured")
+	}
+	if cfg.ActionServerToken == "" {
+		log.Warn().Msg("ACTION_SERVER_TOKEN is not set: /webhook accepts calls from anyone who can reach this port")
+	}
+
+	acfg := actions.DefaultConfig()
+	acfg.VerifyMaxAttempts = cfg.VerifyMaxAttempts
+	acfg.VerifyCustomerMaxFailures = cfg.VerifyCustomerMaxFailures
+	acfg.VerifyWindow = cfg.VerifyWindow
+
+	var draining atomic.Bool
+	handler, err := rasa.NewHandler(rasa.Config{
+		Actions:      actions.New(actions.Deps{Store: store, Metrics: m.actions, Config: acfg}),
+		Token:        cfg.ActionServerToken,
+		MaxBodyBytes: cfg.MaxBodyBytes,
+		Logger:       log,
+		Metrics:      m.rasa,
+		Gatherer:     reg,
+		Ready:        func() bool { return !draining.Load() },
+	})
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", cfg.Addr, err)
+	}
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       60 * time.Second, // a 16 MiB tracker over a slow link
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second, // longer than Rasa's keep-alive
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          nil,
+	}
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	log.Info().Str("addr", ln.Addr().String()).Msg("listening")
+
+	select {
+	case err := <-serveErr:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	// Fail readiness first so the pod leaves the Service, then drain.
+	draining.Store(true)
+	log.Info().Dur("timeout", cfg.ShutdownTimeout).Msg("shutting down: draining requests in flight")
+	sctx, cancel := context.WithTimeout(context.Background(), cfg.ShutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-serveErr; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	log.Info().Msg("stopped")
+	return nil
+}
+
+// openStore returns the card store: PostgreSQL when DATABASE_URL is set,
+// else the embedded demo bank in memory.
+func openStore(ctx context.Context, cfg config, log zerolog.Logger, m *metrics) (actions.Store, func(), error) {
+	if cfg.DatabaseURL == "" {
+		bank, err := cardstore.LoadDemoBank()
+		if err != nil {
+			return nil, nil, err
+		}
+		log.Warn().Msg("DATABASE_URL is not set: using the EMBEDDED DEMO BANK in memory; blocks are lost on restart and nothing reaches the bank's systems")
+		return cardstore.NewMemory(bank), func() {}, nil
+	}
+	return nil, nil, errors.New("DATABASE_URL: PostgreSQL support is not wired yet")
+}
+
+func newLogger(cfg config, stdout io.Writer) zerolog.Logger {
+	var out io.Writer = redact.Writer(stdout)
+	if cfg.LogFormat == "console" {
+		out = zerolog.ConsoleWriter{Out: out, TimeFormat: time.RFC3339}
+	}
+	level, _ := zerolog.ParseLevel(cfg.LogLevel)
+	return zerolog.New(out).Level(level).With().Timestamp().Str("service", "actionserver").Logger()
+}
+
+// metrics are every metric the server registers (design §9), on one
+// injected registry.
+type metrics struct {
+	rasa       *rasa.Metrics
+	actions    *actions.Metrics
+	dependency *prometheus.GaugeVec
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := &metrics{
+		rasa:    rasa.NewMetrics(reg),
+		actions: actions.NewMetrics(reg),
+		dependency: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "dependency_up",
+			Help: "1 when the dependency answered its last check, 0 otherwise.",
+		}, []string{"dependency"}),
+	}
+	reg.MustRegister(m.dependency)
+	return m
+}
+
+// healthcheck asks the local server's /health; it is the container health
+// check of an image that has no shell tools.
+func healthcheck(ctx context.Context, getenv func(string) string) error {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return err
+	}
+	_, port, err := net.SplitHostPort(cfg.Addr)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://127.0.0.1:"+port+"/health", nil)
+	if err != nil {
+		return err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("/health answered %d", resp.StatusCode)
+	}
+	return nil
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "actionserver: SCTBNK's Rasa custom-action server. Flags: -healthcheck, -help. Environment:")
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	if err := envconfig.Usagef("", &config{}, tw, "{{range .}}{{usage_key .}}\t{{usage_default .}}\t{{usage_description .}}\n{{end}}"); err != nil {
+		fmt.Fprintln(w, strings.TrimSpace(err.Error()))
+	}
+	tw.Flush()
+}
