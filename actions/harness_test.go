@@ -24,7 +24,7 @@ var testNow = time.Date(2026, 12, 3, 13, 20, 0, 0, time.UTC)
 
 // harness is the real HTTP handler over the real in-memory demo bank.
 type harness struct {
-	t       *testing.T
+	t       testing.TB
 	store   actions.Store
 	mem     *cardstore.Memory
 	handler http.Handler
@@ -53,17 +53,28 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 }
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
-type harnessOption func(*actions.Deps)
+type harnessConfig struct {
+	deps  actions.Deps
+	level zerolog.Level
+}
+
+type harnessOption func(*harnessConfig)
 
 func withStore(wrap func(actions.Store) actions.Store) harnessOption {
-	return func(d *actions.Deps) { d.Store = wrap(d.Store) }
+	return func(c *harnessConfig) { c.deps.Store = wrap(c.deps.Store) }
 }
 
 func withDeliverer(dl actions.Deliverer) harnessOption {
-	return func(d *actions.Deps) { d.Deliverer = dl }
+	return func(c *harnessConfig) { c.deps.Deliverer = dl }
 }
 
-func newHarness(t *testing.T, opts ...harnessOption) *harness {
+// withLogLevel sets the handler's log level (debug by default, so that the
+// log tests see everything).
+func withLogLevel(l zerolog.Level) harnessOption {
+	return func(c *harnessConfig) { c.level = l }
+}
+
+func newHarness(t testing.TB, opts ...harnessOption) *harness {
 	t.Helper()
 	bank, err := cardstore.LoadDemoBank()
 	if err != nil {
@@ -72,14 +83,15 @@ func newHarness(t *testing.T, opts ...harnessOption) *harness {
 	clk := &clock{now: testNow}
 	mem := cardstore.NewMemory(bank, cardstore.WithClock(clk.Now))
 	reg := prometheus.NewRegistry()
-	deps := actions.Deps{Store: mem, Metrics: actions.NewMetrics(reg), Config: actions.DefaultConfig(), Now: clk.Now}
+	hc := harnessConfig{deps: actions.Deps{Store: mem, Metrics: actions.NewMetrics(reg), Config: actions.DefaultConfig(), Now: clk.Now}, level: zerolog.DebugLevel}
 	for _, o := range opts {
-		o(&deps)
+		o(&hc)
 	}
+	deps := hc.deps
 	logs := &syncBuffer{}
 	h, err := rasa.NewHandler(rasa.Config{
 		Actions:  actions.New(deps),
-		Logger:   zerolog.New(redact.Writer(logs)).Level(zerolog.DebugLevel),
+		Logger:   zerolog.New(redact.Writer(logs)).Level(hc.level),
 		Metrics:  rasa.NewMetrics(reg),
 		Gatherer: reg,
 	})
