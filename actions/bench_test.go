@@ -70,4 +70,3 @@ func BenchmarkWebhookValidate(b *testing.B) {
 		}
 	}
 }
-
