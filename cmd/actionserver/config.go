@@ -30,6 +30,7 @@ type config struct {
 	VerifyWindow              time.Duration `envconfig:"VERIFY_WINDOW" default:"24h" desc:"window of the per-customer failure count"`
 	MaxBodyBytes              int64         `envconfig:"MAX_BODY_BYTES" default:"16777216" desc:"largest request body after decompression"`
 	ShutdownTimeout           time.Duration `envconfig:"SHUTDOWN_TIMEOUT" default:"20s" desc:"time allowed to drain requests on SIGTERM"`
+	HealthInterval            time.Duration `envconfig:"HEALTH_INTERVAL" default:"5s" desc:"how often dependencies are checked (dependency_up)"`
 }
 
 // loadConfig fills a config from getenv using the struct tags.
@@ -88,6 +89,9 @@ func (c config) validate() error {
 	}
 	if c.VerifyWindow <= 0 {
 		problems = append(problems, "VERIFY_WINDOW must be positive")
+	}
+	if c.HealthInterval < 100*time.Millisecond {
+		problems = append(problems, "HEALTH_INTERVAL must be at least 100ms")
 	}
 	if c.MaxBodyBytes < 1024 {
 		problems = append(problems, "MAX_BODY_BYTES must be at least 1024")

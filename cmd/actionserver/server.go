@@ -8,10 +8,12 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"text/tabwriter"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/kelseyhightower/envconfig"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -36,11 +38,18 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	reg := prometheus.NewRegistry()
 	m := newMetrics(reg)
 
-	store, closeStore, err := openStore(ctx, cfg, log, m)
+	store, pool, err := openStore(cfg, log)
 	if err != nil {
 		return err
 	}
-	defer closeStore()
+	if pool != nil {
+		defer pool.Close()
+	}
+	// Background work is owned here and stopped before run returns.
+	bg, stopBG := context.WithCancel(context.WithoutCancel(ctx))
+	var wg sync.WaitGroup
+	defer func() { stopBG(); wg.Wait() }()
+	wg.Go(func() { monitorDependencies(bg, store, pool, log, m, cfg.HealthInterval) })
 	if cfg.FreshdeskAPIURL == "" {
 		log.Warn().Msg("FRESHDESK_API_URL is not set: tickets stay queued in the outbox until Freshdesk is configured")
 	}
@@ -104,18 +113,92 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	return nil
 }
 
+// store is what the server needs of a card store: the actions' methods and
+// a health check.
+type store interface {
+	actions.Store
+	Ping(ctx context.Context) error
+}
+
 // openStore returns the card store: PostgreSQL when DATABASE_URL is set,
-// else the embedded demo bank in memory.
-func openStore(ctx context.Context, cfg config, log zerolog.Logger, m *metrics) (actions.Store, func(), error) {
+// else the embedded demo bank in memory. An unreachable database is not a
+// start-up failure: the actions answer with a Spanish hand-off until it is
+// back, and the dependency monitor applies the migrations when it can.
+func openStore(cfg config, log zerolog.Logger) (store, *pgxpool.Pool, error) {
 	if cfg.DatabaseURL == "" {
 		bank, err := cardstore.LoadDemoBank()
 		if err != nil {
 			return nil, nil, err
 		}
 		log.Warn().Msg("DATABASE_URL is not set: using the EMBEDDED DEMO BANK in memory; blocks are lost on restart and nothing reaches the bank's systems")
-		return cardstore.NewMemory(bank), func() {}, nil
+		return cardstore.NewMemory(bank), nil, nil
 	}
-	return nil, nil, errors.New("DATABASE_URL: PostgreSQL support is not wired yet")
+	pcfg, err := pgxpool.ParseConfig(cfg.DatabaseURL)
+	if err != nil {
+		return nil, nil, errors.New("DATABASE_URL is not a valid PostgreSQL URL") // the parse error may quote the password
+	}
+	if pcfg.ConnConfig.ConnectTimeout == 0 || pcfg.ConnConfig.ConnectTimeout > 3*time.Second {
+		// During an outage a request must fail fast into the hand-off reply,
+		// well inside Twilio's 15 s budget.
+		pcfg.ConnConfig.ConnectTimeout = 2 * time.Second
+	}
+	if !strings.Contains(cfg.DatabaseURL, "pool_max_conns") {
+		pcfg.MaxConns = 16
+	}
+	pool, err := pgxpool.NewWithConfig(context.Background(), pcfg)
+	if err != nil {
+		return nil, nil, errors.New("DATABASE_URL: cannot create the connection pool")
+	}
+	log.Info().Msg("card store: PostgreSQL")
+	return cardstore.NewPostgres(pool), pool, nil
+}
+
+// monitorDependencies keeps dependency_up current and, for PostgreSQL,
+// applies the embedded migrations once the database answers (under an
+// advisory lock, so replicas may start together). It returns when ctx ends.
+func monitorDependencies(ctx context.Context, s store, pool *pgxpool.Pool, log zerolog.Logger, m *metrics, every time.Duration) {
+	if pool == nil {
+		return
+	}
+	migrated, up := false, -1.0
+	check := func() {
+		pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		err := s.Ping(pctx)
+		if err == nil && !migrated {
+			mctx, mcancel := context.WithTimeout(ctx, 30*time.Second)
+			err = cardstore.Migrate(mctx, pool)
+			mcancel()
+			if err == nil {
+				migrated = true
+				log.Info().Msg("database migrations applied")
+			}
+		}
+		now := 0.0
+		if err == nil {
+			now = 1
+		}
+		if now != up {
+			if err != nil {
+				log.Error().Err(err).Msg("PostgreSQL unavailable: callers are handed to an agent")
+			} else if up == 0 {
+				log.Info().Msg("PostgreSQL is back")
+			}
+			up = now
+			m.dependency.WithLabelValues("postgres").Set(now)
+		}
+	}
+	check()
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			check()
+		}
+	}
 }
 
 func newLogger(cfg config, stdout io.Writer) zerolog.Logger {
