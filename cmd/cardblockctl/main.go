@@ -9,6 +9,7 @@
 //	outbox list [-state S] [-limit N]
 //	outbox retry ID              send a dead ticket again
 //	outbox stats
+//	smoke [-full] [-token T] URL  check a running action server
 //
 // DATABASE_URL is read from the environment unless -database-url is given.
 package main
@@ -54,6 +55,7 @@ commands:
   outbox list [-state S] [-limit N]
   outbox retry ID                  make a dead outbox row pending again
   outbox stats
+  smoke [-full] [-token T] URL     check a running action server (-full blocks a demo card: staging only)
 
 DATABASE_URL is read from the environment unless -database-url is given.
 Import file header:
@@ -112,6 +114,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		return a.genBank(rest)
 	case "outbox":
 		return a.outbox(ctx, rest)
+	case "smoke":
+		return a.smoke(ctx, rest, getenv)
 	case "help":
 		fs.Usage()
 		return nil
