@@ -50,6 +50,13 @@ trap 'exit 143' TERM
 	exit 1
 }
 
+# Tests trade durability for speed; benchmarks set PG_DURABLE=1 to measure
+# with PostgreSQL's defaults (fsync and synchronous commit on).
+durability="-c fsync=off -c full_page_writes=off -c synchronous_commit=off"
+if [[ "${PG_DURABLE:-}" == 1 ]]; then
+	durability="-c shared_buffers=256MB"
+fi
+
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 for _ in 1 2 3 4 5 6 7 8 9 10; do
@@ -57,7 +64,7 @@ for _ in 1 2 3 4 5 6 7 8 9 10; do
 	port_free "$port" || continue
 	if (cd "$dir" && "${as_pg[@]}" pg_ctl -D "$dir/data" -l "$dir/postgres.log" -w -t 60 \
 		-o "-c port=$port -c listen_addresses=127.0.0.1 -c unix_socket_directories='$dir'" \
-		-o "-c fsync=off -c full_page_writes=off -c synchronous_commit=off -c max_connections=200" \
+		-o "$durability -c max_connections=200" \
 		start >/dev/null); then
 		started=yes
 		break
