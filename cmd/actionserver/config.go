@@ -22,6 +22,7 @@ type config struct {
 	FreshdeskAPIURL           string        `envconfig:"FRESHDESK_API_URL" desc:"e.g. https://sctbnk.freshdesk.com; unset = tickets stay queued"`
 	FreshdeskAPIKey           string        `envconfig:"FRESHDESK_API_KEY" secret:"true" desc:"Freshdesk agent API key"`
 	FreshdeskReferenceField   string        `envconfig:"FRESHDESK_REFERENCE_FIELD" desc:"custom field API name that receives the block reference"`
+	FreshdeskExternalIDKey    string        `envconfig:"FRESHDESK_EXTERNAL_ID_KEY" secret:"true" desc:"HMAC key (>=16 bytes, stable) for unknown callers' Freshdesk contact id"`
 	ActionServerToken         string        `envconfig:"ACTION_SERVER_TOKEN" secret:"true" desc:"token Rasa must send (query token= or Bearer)"`
 	LogLevel                  string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn, error"`
 	LogFormat                 string        `envconfig:"LOG_FORMAT" default:"json" desc:"json or console"`
@@ -98,6 +99,9 @@ func (c config) validate() error {
 	}
 	if (c.FreshdeskAPIURL == "") != (c.FreshdeskAPIKey == "") {
 		problems = append(problems, "FRESHDESK_API_URL and FRESHDESK_API_KEY go together")
+	}
+	if c.FreshdeskAPIURL != "" && len(c.FreshdeskExternalIDKey) < 16 {
+		problems = append(problems, "FRESHDESK_EXTERNAL_ID_KEY must be set (at least 16 bytes) when Freshdesk is configured")
 	}
 	if len(problems) > 0 {
 		return fmt.Errorf("config: %s", strings.Join(problems, "; "))

@@ -335,13 +335,13 @@ func TestConfigRejectsBadValues(t *testing.T) {
 }
 
 func TestConfigLogMasksSecrets(t *testing.T) {
-	env := map[string]string{"DATABASE_URL": "postgres://app:hunter2@db:5432/cards?password=hunter2", "ACTION_SERVER_TOKEN": "tok-secret", "FRESHDESK_API_KEY": "fd-secret", "FRESHDESK_API_URL": "https://x.freshdesk.com"}
+	env := map[string]string{"DATABASE_URL": "postgres://app:hunter2@db:5432/cards?password=hunter2", "ACTION_SERVER_TOKEN": "tok-secret", "FRESHDESK_API_KEY": "fd-secret", "FRESHDESK_API_URL": "https://x.freshdesk.com", "FRESHDESK_EXTERNAL_ID_KEY": "hmac-secret-0123456789"}
 	cfg, err := loadConfig(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)
 	}
 	b, _ := json.Marshal(cfg.logFields())
-	for _, secret := range []string{"hunter2", "tok-secret", "fd-secret"} {
+	for _, secret := range []string{"hunter2", "tok-secret", "fd-secret", "hmac-secret"} {
 		if strings.Contains(string(b), secret) {
 			t.Errorf("config log contains %q: %s", secret, b)
 		}
