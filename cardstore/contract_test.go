@@ -471,6 +471,9 @@ func testBlockCard(t *testing.T, s Store) {
 		}
 		want := req.Ticket
 		want.BlockReference, want.IdempotencyKey = ref, "block:"+ref
+		// The store names the holder and the card from the rows it locked.
+		want.CustomerID, want.CustomerName, want.Email, want.Phone = debit.CustomerID, "Lucía Martín Gómez", "lucia.martin@example.com", "+34600111222"
+		want.CardLast4, want.CardKind, want.CardBrand = debit.Last4, debit.Kind, debit.Brand
 		sameTicket(t, e.Ticket, want)
 		byConv, err := s.TicketForConversation(ctx, req.ConversationKey)
 		wantErr(t, err, nil)

@@ -213,7 +213,7 @@ func (m *Memory) BlockCard(ctx context.Context, req BlockRequest) (BlockResult, 
 		Reason: req.Reason, BlockType: req.BlockType, Channel: req.Channel, CallID: req.CallID,
 		RequestedAt: dbTime(req.RequestedAt), BlockedAt: now,
 	}
-	ticket := blockTicket(req, ref)
+	ticket := withHolder(blockTicket(req, ref), card, m.customers[card.CustomerID])
 	if err := validTicket(ticket); err != nil {
 		return BlockResult{}, err
 	}

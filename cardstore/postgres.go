@@ -234,7 +234,13 @@ const blockSQL = `WITH target AS (
 	RETURNING cards.id
 ), queued AS (
 	INSERT INTO ticket_outbox (idempotency_key, conversation_key, kind, payload, state, attempts, next_attempt_at, created_at, updated_at)
-	SELECT 'block:' || block_reference, $3, 'block', $10, 'pending', 0, $9, $9, $9 FROM audit
+	SELECT 'block:' || audit.block_reference, $3, 'block',
+		-- the ticket names the holder and the card from the rows just locked
+		$10::jsonb || jsonb_strip_nulls(jsonb_build_object('customer_id', cu.id, 'customer_name', cu.full_name,
+			'email', cu.email, 'phone', cu.phone_e164, 'card_last4', target.last4, 'card_kind', target.kind,
+			'card_brand', target.brand)),
+		'pending', 0, $9, $9, $9
+	FROM audit JOIN target ON target.id = audit.card_id JOIN customers cu ON cu.id = target.customer_id
 	RETURNING id
 )
 SELECT target.*, (SELECT id FROM queued), EXISTS (SELECT 1 FROM blocked) FROM target`

@@ -135,6 +135,14 @@ func dbTime(t time.Time) time.Time {
 
 // blockTicket is the outbox payload of a block: the caller's ticket with the
 // store's reference and idempotency key filled in.
+// withHolder fills in the ticket's customer and card fields from the rows of
+// the block (PostgreSQL does the same in its block statement).
+func withHolder(t TicketRequest, card Card, cu Customer) TicketRequest {
+	t.CustomerID, t.CustomerName, t.Email, t.Phone = cu.ID, cu.FullName, cu.Email, cu.PhoneE164
+	t.CardLast4, t.CardKind, t.CardBrand = card.Last4, card.Kind, card.Brand
+	return t
+}
+
 func blockTicket(req BlockRequest, reference string) TicketRequest {
 	t := req.Ticket
 	t.Kind = TicketBlock

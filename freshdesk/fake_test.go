@@ -2,9 +2,11 @@ package freshdesk
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -33,6 +35,13 @@ type fakeFreshdesk struct {
 	notes     []fakeNote
 	requests  []fakeRequest
 	badBodies []string // bodies that were not exactly one JSON object
+
+	// createScript holds modes for the next POSTs to /api/v2/tickets, one
+	// each, before mode applies again; holds serve the modeHold entries.
+	createScript   []string
+	holds          []*createHold
+	rateLimitUntil time.Time // every request is a 429 until then
+	rateLimited    int       // 429s answered because of rateLimitUntil
 }
 
 const (
@@ -44,7 +53,12 @@ const (
 	modeReset       = "reset"        // creates the ticket, then drops the connection
 	modeProxy502    = "proxy_502"    // an HTML 502 from a proxy
 	modeEcho        = "echo"         // a 400 whose message echoes the credentials
+	modeHold        = "hold"         // waits for the test, then creates the ticket (client gone or not)
 )
+
+// fakeModeKey carries the mode a request was admitted under from gate to
+// the handler, so a scripted mode applies to exactly one request.
+type fakeModeKey struct{}
 
 type fakeTicket struct {
 	ID                        int64
@@ -72,6 +86,13 @@ type fakeRequest struct {
 
 func newFakeFreshdesk(t *testing.T, apiKey string) *fakeFreshdesk {
 	t.Helper()
+	return newFakeFreshdeskOn(t, apiKey, nil)
+}
+
+// newFakeFreshdeskOn serves the fake on ln (nil: a fresh local port), so a
+// test can point a client at an address before anything listens there.
+func newFakeFreshdeskOn(t *testing.T, apiKey string, ln net.Listener) *fakeFreshdesk {
+	t.Helper()
 	f := &fakeFreshdesk{
 		apiKey:       apiKey,
 		customFields: map[string]bool{"cf_block_reference": true},
@@ -84,9 +105,86 @@ func newFakeFreshdesk(t *testing.T, apiKey string) *fakeFreshdesk {
 	mux.HandleFunc("POST /api/v2/tickets", f.createTicket)
 	mux.HandleFunc("GET /api/v2/tickets", f.listTickets)
 	mux.HandleFunc("POST /api/v2/tickets/{id}/notes", f.addNote)
-	f.srv = httptest.NewServer(f.gate(mux))
+	f.srv = httptest.NewUnstartedServer(f.gate(mux))
+	if ln != nil {
+		_ = f.srv.Listener.Close()
+		f.srv.Listener = ln
+	}
+	f.srv.Start()
 	t.Cleanup(f.srv.Close)
 	return f
+}
+
+// scriptCreates queues modes for the next POSTs to /api/v2/tickets.
+func (f *fakeFreshdesk) scriptCreates(modes ...string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.createScript = append(f.createScript, modes...)
+}
+
+// createHold lets a test hold one POST /api/v2/tickets: the fake signals
+// arrived, waits for Release, then stores the ticket whether or not the
+// client is still there and sends its id on stored.
+type createHold struct {
+	arrived chan struct{}
+	release chan struct{}
+	stored  chan int64
+	once    sync.Once
+}
+
+func (h *createHold) Release() { h.once.Do(func() { close(h.release) }) }
+
+// holdNextCreate scripts a modeHold POST. The hold is released when the test
+// ends at the latest (before the server closes, which waits for handlers).
+func (f *fakeFreshdesk) holdNextCreate(t *testing.T) *createHold {
+	h := &createHold{arrived: make(chan struct{}), release: make(chan struct{}), stored: make(chan int64, 1)}
+	t.Cleanup(h.Release)
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.holds = append(f.holds, h)
+	f.createScript = append(f.createScript, modeHold)
+	return h
+}
+
+// rateLimitFor answers every request with 429 for d of real time, with
+// Retry-After saying how many seconds remain, as Freshdesk's minute window does.
+func (f *fakeFreshdesk) rateLimitFor(d time.Duration) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.rateLimitUntil = time.Now().Add(d)
+}
+
+func (f *fakeFreshdesk) rateLimitedCount() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.rateLimited
+}
+
+// createsByMarker groups the bodies of every POST /api/v2/tickets by the
+// outbox marker tag they carry ("" for a body without one or not JSON).
+func (f *fakeFreshdesk) createsByMarker() map[string][][]byte {
+	out := map[string][][]byte{}
+	for _, r := range f.allRequests() {
+		if r.Method != http.MethodPost || r.Path != "/api/v2/tickets" {
+			continue
+		}
+		var body struct {
+			Tags []string `json:"tags"`
+		}
+		_ = json.Unmarshal(r.Body, &body)
+		m := markerTag(body.Tags)
+		out[m] = append(out[m], r.Body)
+	}
+	return out
+}
+
+// ticketsByMarker counts the stored tickets per outbox marker tag.
+func (f *fakeFreshdesk) ticketsByMarker() map[string]int {
+	out := map[string]int{}
+	for _, tk := range f.allTickets() {
+		out[markerTag(tk.Tags)]++
+	}
+	return out
 }
 
 func (f *fakeFreshdesk) setMode(m string) {
@@ -166,6 +264,13 @@ func (f *fakeFreshdesk) gate(next http.Handler) http.Handler {
 		f.remaining--
 		remaining := f.remaining
 		mode := f.mode
+		if r.Method == http.MethodPost && r.URL.Path == "/api/v2/tickets" && len(f.createScript) > 0 {
+			mode, f.createScript = f.createScript[0], f.createScript[1:]
+		}
+		limitedFor := time.Until(f.rateLimitUntil)
+		if limitedFor > 0 {
+			f.rateLimited++
+		}
 		f.mu.Unlock()
 
 		// The docs spell these "X-Ratelimit-…"; the client must not care.
@@ -181,6 +286,11 @@ func (f *fakeFreshdesk) gate(next http.Handler) http.Handler {
 		}
 		if a := r.Header.Get("Accept"); a != "" && a != "application/json" && a != "*/*" {
 			writeJSON(w, http.StatusNotAcceptable, map[string]string{"code": "invalid_accept_header", "message": "Accept header not supported"})
+			return
+		}
+		if limitedFor > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int((limitedFor+time.Second-1)/time.Second)))
+			w.WriteHeader(http.StatusTooManyRequests)
 			return
 		}
 		switch mode {
@@ -205,7 +315,7 @@ func (f *fakeFreshdesk) gate(next http.Handler) http.Handler {
 			})
 			return
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), fakeModeKey{}, mode)))
 	})
 }
 
@@ -303,6 +413,16 @@ func (f *fakeFreshdesk) createTicket(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	mode, _ := r.Context().Value(fakeModeKey{}).(string)
+	var hold *createHold
+	if mode == modeHold {
+		f.mu.Lock()
+		hold, f.holds = f.holds[0], f.holds[1:]
+		f.mu.Unlock()
+		close(hold.arrived)
+		<-hold.release
+	}
+
 	f.mu.Lock()
 	tk := fakeTicket{
 		ID: f.nextID, Name: in.Name, Email: in.Email, Phone: in.Phone, ExtID: in.UniqueExternalID,
@@ -311,8 +431,10 @@ func (f *fakeFreshdesk) createTicket(w http.ResponseWriter, r *http.Request) {
 	}
 	f.nextID++
 	f.tickets = append(f.tickets, tk)
-	mode := f.mode
 	f.mu.Unlock()
+	if hold != nil {
+		hold.stored <- tk.ID
+	}
 
 	switch mode {
 	case modeFail500:

@@ -22,6 +22,7 @@ type config struct {
 	FreshdeskAPIURL           string        `envconfig:"FRESHDESK_API_URL" desc:"e.g. https://sctbnk.freshdesk.com; unset = tickets stay queued"`
 	FreshdeskAPIKey           string        `envconfig:"FRESHDESK_API_KEY" secret:"true" desc:"Freshdesk agent API key"`
 	FreshdeskReferenceField   string        `envconfig:"FRESHDESK_REFERENCE_FIELD" desc:"custom field API name that receives the block reference"`
+	FreshdeskTimeout          time.Duration `envconfig:"FRESHDESK_TIMEOUT" default:"10s" desc:"deadline of each Freshdesk API request"`
 	FreshdeskExternalIDKey    string        `envconfig:"FRESHDESK_EXTERNAL_ID_KEY" secret:"true" desc:"HMAC key (>=16 bytes, stable) for unknown callers' Freshdesk contact id"`
 	ActionServerToken         string        `envconfig:"ACTION_SERVER_TOKEN" secret:"true" desc:"token Rasa must send (query token= or Bearer)"`
 	LogLevel                  string        `envconfig:"LOG_LEVEL" default:"info" desc:"debug, info, warn, error"`

@@ -5,8 +5,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -348,5 +350,68 @@ func TestConfigLogMasksSecrets(t *testing.T) {
 	}
 	if !strings.Contains(string(b), "db:5432/cards") {
 		t.Errorf("database host lost: %s", b)
+	}
+}
+
+// TestRunDeliversTicketsToFreshdesk: with Freshdesk configured, the block's
+// ticket is delivered during action_create_ticket and the caller hears its
+// number; calling the action again creates nothing new.
+func TestRunDeliversTicketsToFreshdesk(t *testing.T) {
+	var mu sync.Mutex
+	var posts []map[string]any
+	fd := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if user, pass, ok := r.BasicAuth(); !ok || user != "fd-key" || pass != "X" {
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		if r.Method == http.MethodPost && r.URL.Path == "/api/v2/tickets" {
+			var body map[string]any
+			json.NewDecoder(r.Body).Decode(&body)
+			mu.Lock()
+			posts = append(posts, body)
+			id := 9000 + len(posts)
+			mu.Unlock()
+			w.Header().Set("Location", fmt.Sprintf("http://%s/api/v2/tickets/%d", r.Host, id))
+			w.WriteHeader(http.StatusCreated)
+			fmt.Fprintf(w, `{"id":%d,"subject":%q}`, id, body["subject"])
+			return
+		}
+		w.Write([]byte(`[]`))
+	}))
+	defer fd.Close()
+
+	s := startServer(t, map[string]string{
+		"FRESHDESK_API_URL": fd.URL, "FRESHDESK_API_KEY": "fd-key", "FRESHDESK_EXTERNAL_ID_KEY": "0123456789abcdef0123",
+	})
+	c := &call{slots: map[string]any{"session_started_metadata": map[string]any{"call_id": "CA-fd-1", "user_phone": "+34600111222"}, "card_last4": "4567", "block_reason": "fraud"}}
+	for _, step := range []struct{ action, want string }{
+		{"action_verify_last4", "utter_confirm_block"},
+		{"action_block_card", "utter_card_blocked"},
+		{"action_create_ticket", "utter_ticket_created"},
+		{"action_create_ticket", "utter_ticket_created"},
+	} {
+		_, reply := s.post(t, "/webhook", c.request(step.action))
+		if got := responseName(t, reply); got != step.want {
+			t.Fatalf("%s said %s, want %s", step.action, got, step.want)
+		}
+		c.apply(reply)
+	}
+	if c.slots["ticket_id"] != "9001" || c.slots["ticket_status"] != "created" {
+		t.Fatalf("ticket slots: %v %v", c.slots["ticket_id"], c.slots["ticket_status"])
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(posts) != 1 {
+		t.Fatalf("%d tickets created, want 1", len(posts))
+	}
+	if posts[0]["priority"] != 4.0 || posts[0]["source"] != 3.0 {
+		t.Errorf("fraud ticket: priority %v source %v", posts[0]["priority"], posts[0]["source"])
+	}
+	if !strings.Contains(fmt.Sprint(posts[0]["description"]), "****4567") {
+		t.Errorf("ticket lacks the masked card: %v", posts[0]["description"])
+	}
+	if strings.Contains(s.logs.String(), "fd-key") {
+		t.Error("logs contain the Freshdesk key")
 	}
 }

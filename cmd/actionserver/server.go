@@ -21,6 +21,7 @@ import (
 
 	"github.com/sctbnk/cardblock/actions"
 	"github.com/sctbnk/cardblock/cardstore"
+	"github.com/sctbnk/cardblock/freshdesk"
 	"github.com/sctbnk/cardblock/rasa"
 	"github.com/sctbnk/cardblock/redact"
 )
@@ -50,8 +51,10 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	var wg sync.WaitGroup
 	defer func() { stopBG(); wg.Wait() }()
 	wg.Go(func() { monitorDependencies(bg, store, pool, log, m, cfg.HealthInterval) })
-	if cfg.FreshdeskAPIURL == "" {
-		log.Warn().Msg("FRESHDESK_API_URL is not set: tickets stay queued in the outbox until Freshdesk is configured")
+
+	deliverer, err := startOutbox(bg, &wg, cfg, store, log, m)
+	if err != nil {
+		return err
 	}
 	if cfg.ActionServerToken == "" {
 		log.Warn().Msg("ACTION_SERVER_TOKEN is not set: /webhook accepts calls from anyone who can reach this port")
@@ -64,7 +67,7 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 
 	var draining atomic.Bool
 	handler, err := rasa.NewHandler(rasa.Config{
-		Actions:      actions.New(actions.Deps{Store: store, Metrics: m.actions, Config: acfg}),
+		Actions:      actions.New(actions.Deps{Store: store, Deliverer: deliverer, Metrics: m.actions, Config: acfg}),
 		Token:        cfg.ActionServerToken,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Logger:       log,
@@ -113,10 +116,11 @@ func run(ctx context.Context, getenv func(string) string, stdout io.Writer) erro
 	return nil
 }
 
-// store is what the server needs of a card store: the actions' methods and
-// a health check.
+// store is what the server needs of a card store: the actions' methods, the
+// outbox worker's and a health check.
 type store interface {
 	actions.Store
+	freshdesk.OutboxStore
 	Ping(ctx context.Context) error
 }
 
@@ -210,19 +214,80 @@ func newLogger(cfg config, stdout io.Writer) zerolog.Logger {
 	return zerolog.New(out).Level(level).With().Timestamp().Str("service", "actionserver").Logger()
 }
 
+// startOutbox starts this replica's outbox worker, which delivers queued
+// tickets to Freshdesk, and returns it as the actions' Deliverer. Without
+// Freshdesk configured, tickets stay queued and only the backlog gauges are
+// kept up to date.
+func startOutbox(ctx context.Context, wg *sync.WaitGroup, cfg config, s store, log zerolog.Logger, m *metrics) (actions.Deliverer, error) {
+	if cfg.FreshdeskAPIURL == "" {
+		log.Warn().Msg("FRESHDESK_API_URL is not set: tickets stay queued in the outbox until Freshdesk is configured")
+		wg.Go(func() { watchBacklog(ctx, s, m.outbox, cfg.HealthInterval) })
+		return nil, nil
+	}
+	client, err := freshdesk.New(freshdesk.Config{
+		BaseURL:        cfg.FreshdeskAPIURL,
+		APIKey:         cfg.FreshdeskAPIKey,
+		Timeout:        cfg.FreshdeskTimeout,
+		ReferenceField: cfg.FreshdeskReferenceField,
+		ExternalIDKey:  []byte(cfg.FreshdeskExternalIDKey),
+		Logger:         log,
+	}, m.freshdesk)
+	if err != nil {
+		return nil, err
+	}
+	up := m.dependency.WithLabelValues("freshdesk")
+	up.Set(1)
+	w := freshdesk.NewWorker(s, client, freshdesk.WorkerConfig{
+		Health: func(ok bool) {
+			if ok {
+				up.Set(1)
+			} else {
+				up.Set(0)
+			}
+		},
+	}, m.outbox, log)
+	wg.Go(func() {
+		if err := w.Run(ctx); err != nil {
+			log.Error().Err(err).Msg("outbox worker stopped")
+		}
+	})
+	log.Info().Msg("outbox worker started")
+	return w, nil
+}
+
+// watchBacklog refreshes the outbox gauges when no worker does.
+func watchBacklog(ctx context.Context, s store, om *freshdesk.OutboxMetrics, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if st, err := s.OutboxStats(ctx, time.Now()); err == nil {
+			om.ObserveStats(st)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // metrics are every metric the server registers (design §9), on one
 // injected registry.
 type metrics struct {
 	rasa       *rasa.Metrics
 	actions    *actions.Metrics
+	freshdesk  *freshdesk.Metrics
+	outbox     *freshdesk.OutboxMetrics
 	dependency *prometheus.GaugeVec
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := &metrics{
-		rasa:    rasa.NewMetrics(reg),
-		actions: actions.NewMetrics(reg),
+		rasa:      rasa.NewMetrics(reg),
+		actions:   actions.NewMetrics(reg),
+		freshdesk: freshdesk.NewMetrics(reg),
+		outbox:    freshdesk.NewOutboxMetrics(reg),
 		dependency: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "dependency_up",
 			Help: "1 when the dependency answered its last check, 0 otherwise.",
