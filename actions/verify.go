@@ -28,13 +28,11 @@ func (a *verifyLast4) Run(ctx context.Context, req *rasa.Request) (rasa.Result, 
 
 	customer, err := findCustomer(ctx, a.d.Store, c, t)
 	if err != nil && !errors.Is(err, cardstore.ErrNotFound) {
-		a.d.Metrics.verification(resultUnavailable)
-		return unavailable(ctx, ActionVerifyLast4, err, rasa.SlotSet(SlotCardVerified, false)), nil
+		return a.unavailable(ctx, err), nil
 	}
 	counts, err := a.d.Store.FailureCounts(ctx, c.ConversationKey, customer.ID, since)
 	if err != nil {
-		a.d.Metrics.verification(resultUnavailable)
-		return unavailable(ctx, ActionVerifyLast4, err, rasa.SlotSet(SlotCardVerified, false)), nil
+		return a.unavailable(ctx, err), nil
 	}
 	if a.locked(counts, customer.ID) {
 		// Checked before matching: once locked, even the right digits do not help.
@@ -73,6 +71,12 @@ func (a *verifyLast4) Run(ctx context.Context, req *rasa.Request) (rasa.Result, 
 	return a.failed(ctx, c, customer, since, now)
 }
 
+// unavailable is the hand-off reply when the bank's systems fail mid-check.
+func (a *verifyLast4) unavailable(ctx context.Context, err error) rasa.Result {
+	a.d.Metrics.verification(resultUnavailable)
+	return unavailable(ctx, ActionVerifyLast4, err, rasa.SlotSet(SlotCardVerified, false))
+}
+
 func (a *verifyLast4) locked(counts cardstore.FailureCounts, customerID int64) bool {
 	return counts.Conversation >= a.d.Config.VerifyMaxAttempts ||
 		(customerID != 0 && counts.Customer >= a.d.Config.VerifyCustomerMaxFailures)
@@ -92,13 +96,7 @@ func (a *verifyLast4) lockedReply(ctx context.Context, counts cardstore.FailureC
 }
 
 func (a *verifyLast4) verified(ctx context.Context, c caller, cu cardstore.Customer, card cardstore.Card, counts cardstore.FailureCounts, now time.Time) (rasa.Result, error) {
-	if err := a.saveVerification(ctx, c, cu, card, now); err != nil {
-		a.d.Metrics.verification(resultUnavailable)
-		return unavailable(ctx, ActionVerifyLast4, err, rasa.SlotSet(SlotCardVerified, false)), nil
-	}
-	a.d.Metrics.verification(resultVerified)
-	logOutcome(ctx, ActionVerifyLast4, resultVerified)
-	return rasa.Result{
+	return a.accept(ctx, c, cu, card, now, resultVerified, rasa.Result{
 		Events: []rasa.Event{
 			rasa.SlotSet(SlotCardVerified, true),
 			rasa.SlotSet(SlotCardKind, card.Kind),
@@ -108,20 +106,14 @@ func (a *verifyLast4) verified(ctx context.Context, c caller, cu cardstore.Custo
 			VarCardSpoken:     spokenDigits(card.Last4),
 			VarCardKindSpoken: spokenKind(card.Kind),
 		})},
-	}, nil
+	})
 }
 
 // alreadyBlocked: the digits match a card that is blocked already. That is a
 // successful verification (the block action will answer with the existing
 // reference), not a failure.
 func (a *verifyLast4) alreadyBlocked(ctx context.Context, c caller, cu cardstore.Customer, card cardstore.Card, counts cardstore.FailureCounts, now time.Time) (rasa.Result, error) {
-	if err := a.saveVerification(ctx, c, cu, card, now); err != nil {
-		a.d.Metrics.verification(resultUnavailable)
-		return unavailable(ctx, ActionVerifyLast4, err, rasa.SlotSet(SlotCardVerified, false)), nil
-	}
-	a.d.Metrics.verification(resultAlreadyBlocked)
-	logOutcome(ctx, ActionVerifyLast4, resultAlreadyBlocked)
-	return rasa.Result{
+	return a.accept(ctx, c, cu, card, now, resultAlreadyBlocked, rasa.Result{
 		Events: []rasa.Event{
 			rasa.SlotSet(SlotCardVerified, true),
 			rasa.SlotSet(SlotCardKind, card.Kind),
@@ -130,7 +122,18 @@ func (a *verifyLast4) alreadyBlocked(ctx context.Context, c caller, cu cardstore
 			rasa.SlotSet(SlotVerificationAttempts, float64(counts.Conversation)),
 		},
 		Responses: []rasa.Message{alreadyBlockedMessage(card)},
-	}, nil
+	})
+}
+
+// accept stores the conversation's verification of card and, once it is
+// stored, gives the caller reply.
+func (a *verifyLast4) accept(ctx context.Context, c caller, cu cardstore.Customer, card cardstore.Card, now time.Time, result string, reply rasa.Result) (rasa.Result, error) {
+	if err := a.saveVerification(ctx, c, cu, card, now); err != nil {
+		return a.unavailable(ctx, err), nil
+	}
+	a.d.Metrics.verification(result)
+	logOutcome(ctx, ActionVerifyLast4, result)
+	return reply, nil
 }
 
 func (a *verifyLast4) saveVerification(ctx context.Context, c caller, cu cardstore.Customer, card cardstore.Card, now time.Time) error {
@@ -146,8 +149,7 @@ func (a *verifyLast4) saveVerification(ctx context.Context, c caller, cu cardsto
 func (a *verifyLast4) failed(ctx context.Context, c caller, cu cardstore.Customer, since, now time.Time) (rasa.Result, error) {
 	counts, err := a.d.Store.RecordFailure(ctx, cardstore.Failure{ConversationKey: c.ConversationKey, CustomerID: cu.ID, At: now}, since)
 	if err != nil {
-		a.d.Metrics.verification(resultUnavailable)
-		return unavailable(ctx, ActionVerifyLast4, err, rasa.SlotSet(SlotCardVerified, false)), nil
+		return a.unavailable(ctx, err), nil
 	}
 	if a.locked(counts, cu.ID) {
 		res := a.lockedReply(ctx, counts)
