@@ -22,3 +22,41 @@ lint:
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
+
+# Rasa Open Source 3.6 venv (built once under ~/.cache/sctbnk-rasa, then reused).
+# rasa-e2e: rasa-project/tests/e2e on a real Rasa with the real action server,
+# a fresh demo bank per test case and a fake Freshdesk (.ci/rasa/e2e.sh).
+.PHONY: rasa-install rasa-e2e
+
+rasa-install:
+	bash .ci/rasa/install.sh
+
+rasa-e2e:
+	GO=$(GO) bash .ci/rasa/e2e.sh
+
+# bench: the Go server against rasa-sdk (bench/run.sh, ~20 min; QUICK=1 for a
+# smoke run); writes docs/benchmarks.md and docs/benchmarks-throughput.png.
+.PHONY: bench
+
+bench:
+	bash bench/run.sh
+
+# Fault injection (issue 8): PostgreSQL stopped under load, Freshdesk failing
+# while blocks arrive, the server SIGKILLed mid-burst, against the real
+# binary; writes docs/reliability.md. About 5 minutes (bench/chaos/run.sh).
+.PHONY: chaos
+chaos:
+	GO=$(GO) bash bench/chaos/run.sh
+
+# Every fuzz target of the module, one after the other, FUZZTIME each; a
+# failing target does not stop the others (the status says if any failed).
+FUZZTIME ?= 5m
+.PHONY: fuzz
+fuzz:
+	@failed=""; for pkg in $$($(GO) list ./...); do \
+		for target in $$($(GO) test -list '^Fuzz' $$pkg | grep '^Fuzz' || true); do \
+			echo "== $$target ($$pkg, $(FUZZTIME))"; \
+			$(GO) test -run '^$$' -fuzz "^$$target\$$" -fuzztime $(FUZZTIME) $$pkg || failed="$$failed $$target"; \
+		done; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: failed:$$failed"; exit 1; fi
