@@ -218,6 +218,11 @@ func refLatestMessage(data []byte) (*LatestMessage, error) {
 // handLatestMessage decodes a standalone latest_message the way the request
 // decoder does.
 func handLatestMessage(data []byte) (*LatestMessage, error) {
+	// data is spliced into a request; it must be one JSON value on its own,
+	// or `{},"":""` would add a sibling key and still parse.
+	if !json.Valid(data) {
+		return nil, errors.New("not a single JSON value")
+	}
 	var t Tracker
 	body := append(append([]byte(`{"next_action":"a","tracker":{"latest_message":`), data...), "}}"...)
 	var req Request

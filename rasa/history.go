@@ -91,11 +91,12 @@ func (t *Tracker) walkEventsBack(fn func(elem []byte, kind []byte) bool) error {
 			return fn(elem, nil)
 		}
 		var kind []byte
-		// Rasa writes "event" first, so this usually stops at the first key.
+		// A repeated key takes its last value, as in Python's json (and
+		// readHead): stopping at the first "event" would let a crafted
+		// event read as a slot here and as something else elsewhere.
 		ferr = eachField(elem, func(key, value []byte) bool {
 			if keyIs(key, "event") {
 				kind = value
-				return false
 			}
 			return true
 		})
