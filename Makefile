@@ -34,7 +34,7 @@ rasa-install:
 rasa-e2e:
 	GO=$(GO) bash .ci/rasa/e2e.sh
 
-# bench: the Go server against rasa-sdk (bench/run.sh, ~20 min; QUICK=1 for a
+# bench: the Go server against rasa-sdk (bench/run.sh, ~25 min; QUICK=1 for a
 # smoke run); writes docs/benchmarks.md and docs/benchmarks-throughput.png.
 .PHONY: bench
 

@@ -118,7 +118,7 @@ func TestBuildTicketIsDeterministic(t *testing.T) {
 // fake, which enforces the real API's rules (name with phone, known fields).
 func TestBuiltTicketsPassFreshdeskValidation(t *testing.T) {
 	fake := newFakeFreshdesk(t, testKey)
-	env := newTestClient(t, fake.srv.URL)
+	env := newTestClient(t, fake.URL)
 	for name, req := range goldenRequests() {
 		t.Run(name, func(t *testing.T) {
 			if _, err := env.client.CreateTicket(context.Background(), BuildTicket(req, env.client.BuildOptions())); err != nil {

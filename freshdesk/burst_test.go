@@ -44,7 +44,7 @@ func TestOutboxBurst(t *testing.T) {
 	fake := newFakeFreshdesk(t, testKey)
 
 	start := time.Now()
-	fake.rateLimitFor(window)
+	fake.RateLimitFor(window)
 	ids := make([]int64, 0, blocks)
 	for i := range blocks {
 		req := blockRequest(i + 1)
@@ -61,7 +61,7 @@ func TestOutboxBurst(t *testing.T) {
 	var wg sync.WaitGroup
 	regs := make([]*prometheus.Registry, workers)
 	for i := range workers {
-		ce := newTestClient(t, fake.srv.URL, func(c *Config) { c.Timeout = 0 }) // the production default, 10s
+		ce := newTestClient(t, fake.URL, func(c *Config) { c.Timeout = 0 }) // the production default, 10s
 		regs[i] = ce.reg
 		w := NewWorker(cardstore.NewPostgres(newPool()), ce.client, WorkerConfig{}, NewOutboxMetrics(ce.reg), zerolog.Nop())
 		wg.Go(func() { _ = w.Run(ctx) })
@@ -83,7 +83,7 @@ func TestOutboxBurst(t *testing.T) {
 	wg.Wait()
 
 	duplicates, missing := 0, 0
-	byMarker := fake.ticketsByMarker()
+	byMarker := fake.TicketsByMarker()
 	for _, id := range ids {
 		e, err := queue.OutboxByID(t.Context(), id)
 		if err != nil {
@@ -101,11 +101,11 @@ func TestOutboxBurst(t *testing.T) {
 		perWorker = append(perWorker, metricValue(t, reg, "ticket_outbox_deliveries_total", map[string]string{"result": resultDelivered}))
 	}
 	t.Logf("burst: %d blocks queued in %s; %d workers; Freshdesk rate-limited for %s", blocks, queued.Round(time.Millisecond), workers, window)
-	t.Logf("tickets created: %d; duplicates: %d; missing: %d", len(fake.allTickets()), duplicates, missing)
+	t.Logf("tickets created: %d; duplicates: %d; missing: %d", len(fake.Tickets()), duplicates, missing)
 	t.Logf("POSTs: %d, of which answered 429: %d; delivered per worker: %v",
-		fake.count(http.MethodPost, "/api/v2/tickets"), fake.rateLimitedCount(), perWorker)
+		fake.Count(http.MethodPost, "/api/v2/tickets"), fake.RateLimitedCount(), perWorker)
 	t.Logf("time to drain (from the first block queued): %s", drained.Round(time.Millisecond))
-	if duplicates != 0 || missing != 0 || len(fake.allTickets()) != blocks {
+	if duplicates != 0 || missing != 0 || len(fake.Tickets()) != blocks {
 		t.Errorf("want %d tickets, no duplicate, none missing", blocks)
 	}
 }

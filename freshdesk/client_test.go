@@ -20,6 +20,7 @@ import (
 	"github.com/rs/zerolog"
 
 	"github.com/sctbnk/cardblock/cardstore"
+	"github.com/sctbnk/cardblock/freshdesk/freshdesktest"
 )
 
 const testKey = "fdKey0Sup3rS3cr3t+Abc/123" // '+' and '/' so escaped forms differ
@@ -195,14 +196,14 @@ func TestConfigStringMasksSecrets(t *testing.T) {
 
 func TestCreateTicket(t *testing.T) {
 	fake := newFakeFreshdesk(t, testKey)
-	env := newTestClient(t, fake.srv.URL)
+	env := newTestClient(t, fake.URL)
 	ticket := validTicket(env.client)
 
 	got, err := env.client.CreateTicket(context.Background(), ticket)
 	if err != nil {
 		t.Fatalf("CreateTicket: %v", err)
 	}
-	if got.ID != 1001 || got.Location != fake.srv.URL+"/api/v2/tickets/1001" {
+	if got.ID != 1001 || got.Location != fake.URL+"/api/v2/tickets/1001" {
 		t.Errorf("Created = %+v, want id 1001 and its Location", got)
 	}
 	wantRL := RateLimit{Total: 400, Remaining: 399, UsedCurrentRequest: 1, Known: true}
@@ -210,8 +211,8 @@ func TestCreateTicket(t *testing.T) {
 		t.Errorf("RateLimit = %+v, want %+v", got.RateLimit, wantRL)
 	}
 
-	req := fake.lastRequest()
-	if n := fake.count(http.MethodPost, "/api/v2/tickets"); n != 1 {
+	req := fake.LastRequest()
+	if n := fake.Count(http.MethodPost, "/api/v2/tickets"); n != 1 {
 		t.Errorf("POSTs = %d, want 1", n)
 	}
 	want, _ := encodeJSON(ticket)
@@ -224,10 +225,10 @@ func TestCreateTicket(t *testing.T) {
 	if a := req.Header.Get("Authorization"); a != "Basic "+base64.StdEncoding.EncodeToString([]byte(testKey+":X")) {
 		t.Errorf("Authorization is not Basic key:X")
 	}
-	if len(fake.invalidBodies()) != 0 {
-		t.Errorf("fake saw bodies that were not one JSON object: %q", fake.invalidBodies())
+	if len(fake.InvalidBodies()) != 0 {
+		t.Errorf("fake saw bodies that were not one JSON object: %q", fake.InvalidBodies())
 	}
-	stored := fake.allTickets()[0]
+	stored := fake.Tickets()[0]
 	if stored.Source != SourcePhone || stored.Priority != PriorityUrgent || stored.CustomFields["cf_block_reference"] != "BLK-7F3K9Q" {
 		t.Errorf("stored ticket = %+v", stored)
 	}
@@ -248,7 +249,7 @@ func TestCreateTicketFailures(t *testing.T) {
 		name       string
 		mode       string
 		edit       func(*Config)
-		baseURL    func(f *fakeFreshdesk, t *testing.T) string
+		baseURL    func(f *freshdesktest.Server, t *testing.T) string
 		ctx        func() (context.Context, context.CancelFunc)
 		ticket     func(*Client) Ticket
 		wantReason Reason
@@ -264,27 +265,27 @@ func TestCreateTicketFailures(t *testing.T) {
 	}{
 		{name: "401 wrong key", edit: func(c *Config) { c.APIKey = "rotated-key-0000" },
 			wantReason: ReasonAuth, wantStatus: 401, wantCode: "invalid_credentials", wantSent: true, wantPOSTs: 1},
-		{name: "403 flat body", mode: modeForbidden,
+		{name: "403 flat body", mode: freshdesktest.ModeForbidden,
 			wantReason: ReasonAuth, wantStatus: 403, wantCode: "access_denied",
 			wantMsg: "You are not authorized to perform this action.", wantSent: true, wantPOSTs: 1},
-		{name: "429 with Retry-After", mode: modeRateLimited,
+		{name: "429 with Retry-After", mode: freshdesktest.ModeRateLimited,
 			wantReason: ReasonRateLimited, wantStatus: 429, wantRetry: 34 * time.Second, wantSent: true, wantPOSTs: 1},
 		{name: "400 unknown custom field", edit: func(c *Config) { c.ReferenceField = "cf_not_in_portal" },
 			wantReason: ReasonClient, wantStatus: 400, wantCode: "invalid_field", wantMsg: "Validation failed",
 			wantField: "cf_not_in_portal", wantSent: true, wantPOSTs: 1},
 		{name: "400 phone without name", ticket: phoneOnly,
 			wantReason: ReasonClient, wantStatus: 400, wantCode: "missing_field", wantField: "name", wantSent: true, wantPOSTs: 1},
-		{name: "500 after the ticket was created", mode: modeFail500,
+		{name: "500 after the ticket was created", mode: freshdesktest.ModeFail500,
 			wantReason: ReasonServer, wantStatus: 500, wantCode: "internal_error", wantSent: true, wantPOSTs: 1, wantStored: 1},
-		{name: "502 HTML from a proxy", mode: modeProxy502,
+		{name: "502 HTML from a proxy", mode: freshdesktest.ModeProxy502,
 			wantReason: ReasonServer, wantStatus: 502, wantSent: true, wantPOSTs: 1},
-		{name: "deadline after the ticket was created", mode: modeSlow,
+		{name: "deadline after the ticket was created", mode: freshdesktest.ModeSlow,
 			edit:       func(c *Config) { c.Timeout = 300 * time.Millisecond },
 			wantReason: ReasonTimeout, wantSent: true, wantPOSTs: 1, wantStored: 1, wantIs: context.DeadlineExceeded},
-		{name: "connection dropped after the ticket was created", mode: modeReset,
+		{name: "connection dropped after the ticket was created", mode: freshdesktest.ModeReset,
 			wantReason: ReasonTimeout, wantSent: true, wantPOSTs: 1, wantStored: 1},
 		{name: "connection refused",
-			baseURL:    func(_ *fakeFreshdesk, t *testing.T) string { return closedURL(t) },
+			baseURL:    func(_ *freshdesktest.Server, t *testing.T) string { return closedURL(t) },
 			wantReason: ReasonNetwork},
 		{name: "context expired before sending",
 			ctx: func() (context.Context, context.CancelFunc) {
@@ -295,8 +296,8 @@ func TestCreateTicketFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fake := newFakeFreshdesk(t, testKey)
-			fake.setMode(tt.mode)
-			base := fake.srv.URL
+			fake.SetMode(tt.mode)
+			base := fake.URL
 			if tt.baseURL != nil {
 				base = tt.baseURL(fake, t)
 			}
@@ -343,14 +344,14 @@ func TestCreateTicketFailures(t *testing.T) {
 				t.Errorf("RateLimit not surfaced on an error response")
 			}
 			checkExactlyOneClass(t, apiErr)
-			if n := fake.count(http.MethodPost, "/api/v2/tickets"); n != tt.wantPOSTs {
+			if n := fake.Count(http.MethodPost, "/api/v2/tickets"); n != tt.wantPOSTs {
 				t.Errorf("POSTs = %d, want %d (no hidden retries)", n, tt.wantPOSTs)
 			}
-			if n := len(fake.allTickets()); n != tt.wantStored {
+			if n := len(fake.Tickets()); n != tt.wantStored {
 				t.Errorf("tickets in Freshdesk = %d, want %d", n, tt.wantStored)
 			}
-			if len(fake.invalidBodies()) != 0 {
-				t.Errorf("bodies that were not one JSON object: %q", fake.invalidBodies())
+			if len(fake.InvalidBodies()) != 0 {
+				t.Errorf("bodies that were not one JSON object: %q", fake.InvalidBodies())
 			}
 			assertNoKey(t, "error", err.Error())
 			assertNoKey(t, "logs", env.logs.String())
@@ -490,21 +491,21 @@ func TestParseRetryAfter(t *testing.T) {
 // second POST is needed.
 func TestReconcileAfterUncertainCreate(t *testing.T) {
 	fake := newFakeFreshdesk(t, testKey)
-	env := newTestClient(t, fake.srv.URL, func(c *Config) { c.Timeout = 300 * time.Millisecond })
+	env := newTestClient(t, fake.URL, func(c *Config) { c.Timeout = 300 * time.Millisecond })
 	req := stolenCardRequest()
 	req.Email = "" // phone-only requester: found through unique_external_id
 	ticket := BuildTicket(req, env.client.BuildOptions())
 
-	fake.setMode(modeSlow)
+	fake.SetMode(freshdesktest.ModeSlow)
 	firstAttempt := time.Now()
 	_, err := env.client.CreateTicket(context.Background(), ticket)
 	var apiErr *APIError
 	if !errors.As(err, &apiErr) || !apiErr.Uncertain() {
 		t.Fatalf("CreateTicket = %v, want an uncertain error", err)
 	}
-	fake.setMode(modeNormal)
+	fake.SetMode(freshdesktest.ModeNormal)
 
-	fake.seed(fakeTicket{ExtID: ticket.UniqueExternalID, Subject: "otra incidencia", CreatedAt: fake.now.Add(-time.Hour)})
+	fake.Seed(freshdesktest.Ticket{ExtID: ticket.UniqueExternalID, Subject: "otra incidencia", CreatedAt: fake.Now().Add(-time.Hour)})
 	var found []TicketSummary
 	for _, q := range ticket.ReconcileQueries(firstAttempt.Add(-5 * time.Minute)) {
 		list, err := env.client.ListTickets(context.Background(), q)
@@ -517,23 +518,23 @@ func TestReconcileAfterUncertainCreate(t *testing.T) {
 			}
 		}
 	}
-	if len(found) != 1 || found[0].ID != fake.allTickets()[0].ID {
+	if len(found) != 1 || found[0].ID != fake.Tickets()[0].ID {
 		t.Fatalf("reconciliation found %+v, want the one ticket the stalled POST created", found)
 	}
-	if n := fake.count(http.MethodPost, "/api/v2/tickets"); n != 1 {
+	if n := fake.Count(http.MethodPost, "/api/v2/tickets"); n != 1 {
 		t.Errorf("POSTs = %d, want 1", n)
 	}
 }
 
 func TestListTickets(t *testing.T) {
 	fake := newFakeFreshdesk(t, testKey)
-	env := newTestClient(t, fake.srv.URL)
-	now := fake.now
-	fake.seed(fakeTicket{ExtID: "sctbnk-customer-1", Subject: "old", CreatedAt: now.AddDate(0, 0, -40)})
-	fake.seed(fakeTicket{ExtID: "sctbnk-customer-1", Subject: "recent", CreatedAt: now.AddDate(0, 0, -2),
+	env := newTestClient(t, fake.URL)
+	now := fake.Now()
+	fake.Seed(freshdesktest.Ticket{ExtID: "sctbnk-customer-1", Subject: "old", CreatedAt: now.AddDate(0, 0, -40)})
+	fake.Seed(freshdesktest.Ticket{ExtID: "sctbnk-customer-1", Subject: "recent", CreatedAt: now.AddDate(0, 0, -2),
 		Tags: []string{"voicebot", "BLK-7F3K9Q"}, CustomFields: map[string]string{"cf_block_reference": "BLK-7F3K9Q"}})
-	fake.seed(fakeTicket{ExtID: "sctbnk-customer-2", Subject: "someone else", CreatedAt: now.AddDate(0, 0, -1)})
-	fake.seed(fakeTicket{Email: "lucia.martin@example.com", Subject: "by email", CreatedAt: now.AddDate(0, 0, -1)})
+	fake.Seed(freshdesktest.Ticket{ExtID: "sctbnk-customer-2", Subject: "someone else", CreatedAt: now.AddDate(0, 0, -1)})
+	fake.Seed(freshdesktest.Ticket{Email: "lucia.martin@example.com", Subject: "by email", CreatedAt: now.AddDate(0, 0, -1)})
 
 	tests := []struct {
 		name  string
@@ -559,7 +560,7 @@ func TestListTickets(t *testing.T) {
 			if strings.Join(subjects, ",") != strings.Join(tt.want, ",") {
 				t.Errorf("subjects = %q, want %q", subjects, tt.want)
 			}
-			q := fake.lastRequest().Query
+			q := fake.LastRequest().Query
 			if q.Get("updated_since") == "" || q.Get("order_by") != "created_at" || q.Get("per_page") != "100" {
 				t.Errorf("query = %v: want updated_since, order_by=created_at, per_page=100", q)
 			}
@@ -596,12 +597,12 @@ func TestListTicketsPaging(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fake := newFakeFreshdesk(t, testKey)
-			env := newTestClient(t, fake.srv.URL)
+			env := newTestClient(t, fake.URL)
 			for i := range tt.tickets {
-				fake.seed(fakeTicket{ExtID: "sctbnk-caller-abc", CreatedAt: fake.now.Add(-time.Duration(i) * time.Minute)})
+				fake.Seed(freshdesktest.Ticket{ExtID: "sctbnk-caller-abc", CreatedAt: fake.Now().Add(-time.Duration(i) * time.Minute)})
 			}
 			got, err := env.client.ListTickets(context.Background(), ListQuery{
-				UniqueExternalID: "sctbnk-caller-abc", UpdatedSince: fake.now.AddDate(0, -1, 0),
+				UniqueExternalID: "sctbnk-caller-abc", UpdatedSince: fake.Now().AddDate(0, -1, 0),
 				PerPage: tt.perPage, MaxPages: tt.maxPages,
 			})
 			if tt.wantTruncated != errors.Is(err, ErrListTruncated) || (!tt.wantTruncated && err != nil) {
@@ -610,10 +611,10 @@ func TestListTicketsPaging(t *testing.T) {
 			if len(got) != tt.wantN {
 				t.Errorf("got %d tickets, want %d", len(got), tt.wantN)
 			}
-			if n := fake.count(http.MethodGet, "/api/v2/tickets"); n != tt.wantRequests {
+			if n := fake.Count(http.MethodGet, "/api/v2/tickets"); n != tt.wantRequests {
 				t.Errorf("requests = %d, want %d", n, tt.wantRequests)
 			}
-			for _, r := range fake.allRequests() {
+			for _, r := range fake.Requests() {
 				if r.Query.Get("updated_since") == "" {
 					t.Errorf("a list request without updated_since: %v", r.Query)
 				}
@@ -624,7 +625,7 @@ func TestListTicketsPaging(t *testing.T) {
 
 func TestListTicketsRejectsBadQueries(t *testing.T) {
 	fake := newFakeFreshdesk(t, testKey)
-	env := newTestClient(t, fake.srv.URL)
+	env := newTestClient(t, fake.URL)
 	since := time.Now().Add(-time.Hour)
 	tests := []struct {
 		name  string
@@ -643,15 +644,15 @@ func TestListTicketsRejectsBadQueries(t *testing.T) {
 			}
 		})
 	}
-	if len(fake.allRequests()) != 0 {
-		t.Errorf("invalid queries reached Freshdesk: %d requests", len(fake.allRequests()))
+	if len(fake.Requests()) != 0 {
+		t.Errorf("invalid queries reached Freshdesk: %d requests", len(fake.Requests()))
 	}
 }
 
 func TestAddNote(t *testing.T) {
 	fake := newFakeFreshdesk(t, testKey)
-	env := newTestClient(t, fake.srv.URL)
-	fake.seed(fakeTicket{ExtID: "sctbnk-customer-1", CreatedAt: fake.now})
+	env := newTestClient(t, fake.URL)
+	fake.Seed(freshdesktest.Ticket{ExtID: "sctbnk-customer-1", CreatedAt: fake.Now()})
 	followUp := stolenCardRequest()
 	followUp.Kind = cardstore.TicketFollowUp
 
@@ -671,7 +672,7 @@ func TestAddNote(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := len(fake.allNotes())
+			before := len(fake.Notes())
 			id, err := env.client.AddNote(context.Background(), tt.ticketID, tt.note)
 			if tt.wantReason != "" {
 				var e *APIError
@@ -683,7 +684,7 @@ func TestAddNote(t *testing.T) {
 			if err != nil {
 				t.Fatalf("AddNote: %v", err)
 			}
-			notes := fake.allNotes()
+			notes := fake.Notes()
 			if len(notes) != before+1 {
 				t.Fatalf("notes = %d, want %d", len(notes), before+1)
 			}
@@ -697,17 +698,17 @@ func TestAddNote(t *testing.T) {
 
 func TestMetrics(t *testing.T) {
 	fake := newFakeFreshdesk(t, testKey)
-	env := newTestClient(t, fake.srv.URL, func(c *Config) { c.Timeout = 300 * time.Millisecond })
+	env := newTestClient(t, fake.URL, func(c *Config) { c.Timeout = 300 * time.Millisecond })
 	ctx := context.Background()
 	ticket := validTicket(env.client)
 
 	_, _ = env.client.CreateTicket(ctx, ticket)
-	fake.setMode(modeRateLimited)
+	fake.SetMode(freshdesktest.ModeRateLimited)
 	_, _ = env.client.CreateTicket(ctx, ticket)
-	fake.setMode(modeSlow)
+	fake.SetMode(freshdesktest.ModeSlow)
 	_, _ = env.client.CreateTicket(ctx, ticket)
-	fake.setMode(modeNormal)
-	_, _ = env.client.ListTickets(ctx, ListQuery{UniqueExternalID: ticket.UniqueExternalID, UpdatedSince: fake.now.Add(-time.Hour)})
+	fake.SetMode(freshdesktest.ModeNormal)
+	_, _ = env.client.ListTickets(ctx, ListQuery{UniqueExternalID: ticket.UniqueExternalID, UpdatedSince: fake.Now().Add(-time.Hour)})
 	_, _ = env.client.AddNote(ctx, 1001, Note{Body: "x"})
 	down := newTestClient(t, closedURL(t))
 	_, _ = down.client.CreateTicket(ctx, ticket)
@@ -777,13 +778,13 @@ func TestAPIKeyNeverLeaks(t *testing.T) {
 	}{
 		{"key in the URL path of a refused connection", func() string { return closedURL(t) + "/" + escaped }, ""},
 		{"key in the URL path of a timed-out request", func() string { return stall.URL + "/" + escaped }, ""},
-		{"server echoes the credentials", func() string { return fake.srv.URL }, modeEcho},
-		{"key in the path of a 404", func() string { return fake.srv.URL + "/" + escaped }, ""},
+		{"server echoes the credentials", func() string { return fake.URL }, freshdesktest.ModeEcho},
+		{"key in the path of a 404", func() string { return fake.URL + "/" + escaped }, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			fake.setMode(tt.mode)
-			defer fake.setMode(modeNormal)
+			fake.SetMode(tt.mode)
+			defer fake.SetMode(freshdesktest.ModeNormal)
 			env := newTestClient(t, tt.baseURL(), func(c *Config) { c.Timeout = 200 * time.Millisecond })
 			ctx := context.Background()
 			var errs []error

@@ -18,6 +18,7 @@ import (
 
 	"github.com/sctbnk/cardblock/cardstore"
 	"github.com/sctbnk/cardblock/cardstore/pgtest"
+	"github.com/sctbnk/cardblock/freshdesk/freshdesktest"
 )
 
 // Both stores must do for the worker.
@@ -106,7 +107,7 @@ func (h *healthLog) last() (up, ok bool) {
 // outboxEnv is a worker on a real store, with the real client talking to
 // the fake Freshdesk.
 type outboxEnv struct {
-	fake   *fakeFreshdesk // nil until started, for the connection-refused case
+	fake   *freshdesktest.Server // nil until started, for the connection-refused case
 	client *Client
 	store  outboxTestStore
 	clock  *testClock
@@ -129,7 +130,7 @@ func newOutboxEnv(t *testing.T, kind storeKind, setup envSetup) *outboxEnv {
 	base := setup.baseURL
 	if base == "" {
 		env.fake = newFakeFreshdesk(t, testKey)
-		base = env.fake.srv.URL
+		base = env.fake.URL
 	}
 	// The fake stamps tickets with the real time it started at; the store's
 	// rows are stamped by the test clock, which starts no earlier.
@@ -159,7 +160,7 @@ func newOutboxEnv(t *testing.T, kind storeKind, setup envSetup) *outboxEnv {
 // same store: its own client and metrics, the same fake and clock.
 func (env *outboxEnv) newWorker(t *testing.T) *Worker {
 	t.Helper()
-	ce := newTestClient(t, env.fake.srv.URL)
+	ce := newTestClient(t, env.fake.URL)
 	return NewWorker(env.store, ce.client, env.cfg, NewOutboxMetrics(ce.reg), zerolog.New(env.logs))
 }
 
@@ -196,7 +197,7 @@ func (env *outboxEnv) posts() int {
 	if env.fake == nil {
 		return 0
 	}
-	return env.fake.count(http.MethodPost, "/api/v2/tickets")
+	return env.fake.Count(http.MethodPost, "/api/v2/tickets")
 }
 
 func wantState(t *testing.T, e cardstore.OutboxEntry, state string) {
@@ -211,10 +212,10 @@ func wantState(t *testing.T, e cardstore.OutboxEntry, state string) {
 // that every POST for a row sent the same single JSON object.
 func checkOneTicketEach(t *testing.T, env *outboxEnv, ids ...int64) {
 	t.Helper()
-	byMarker := env.fake.ticketsByMarker()
-	creates := env.fake.createsByMarker()
+	byMarker := env.fake.TicketsByMarker()
+	creates := env.fake.CreatesByMarker()
 	stored := map[int64]string{}
-	for _, tk := range env.fake.allTickets() {
+	for _, tk := range env.fake.Tickets() {
 		stored[tk.ID] = markerTag(tk.Tags)
 	}
 	for _, id := range ids {
@@ -239,7 +240,7 @@ func checkOneTicketEach(t *testing.T, env *outboxEnv, ids ...int64) {
 			t.Errorf("marker %s: %d tickets (duplicates)", m, n)
 		}
 	}
-	if bad := env.fake.invalidBodies(); len(bad) != 0 {
+	if bad := env.fake.InvalidBodies(); len(bad) != 0 {
 		t.Errorf("bodies that were not exactly one JSON object: %q", bad)
 	}
 }
@@ -324,7 +325,7 @@ func TestWorkerFailureModes(t *testing.T) {
 		{
 			name: "429 with Retry-After, then success",
 			run: func(t *testing.T, env *outboxEnv, id int64) {
-				env.fake.scriptCreates(modeRateLimited)
+				env.fake.ScriptCreates(freshdesktest.ModeRateLimited)
 				start := env.clock.Now()
 				env.poll(t)
 				e := env.row(t, id)
@@ -359,7 +360,7 @@ func TestWorkerFailureModes(t *testing.T) {
 		{
 			name: "500 after the ticket was created",
 			run: func(t *testing.T, env *outboxEnv, id int64) {
-				env.fake.scriptCreates(modeFail500)
+				env.fake.ScriptCreates(freshdesktest.ModeFail500)
 				env.poll(t)
 				e := env.row(t, id)
 				wantState(t, e, cardstore.OutboxUncertain)
@@ -377,7 +378,7 @@ func TestWorkerFailureModes(t *testing.T) {
 				return envSetup{clientEdit: []func(*Config){func(c *Config) { c.Timeout = 300 * time.Millisecond }}}
 			},
 			run: func(t *testing.T, env *outboxEnv, id int64) {
-				env.fake.scriptCreates(modeSlow)
+				env.fake.ScriptCreates(freshdesktest.ModeSlow)
 				env.poll(t)
 				wantState(t, env.row(t, id), cardstore.OutboxUncertain)
 				env.clock.Advance(2 * time.Second)
@@ -388,13 +389,13 @@ func TestWorkerFailureModes(t *testing.T) {
 		{
 			name: "reconciliation's list call fails: the row waits, nothing is posted",
 			run: func(t *testing.T, env *outboxEnv, id int64) {
-				env.fake.scriptCreates(modeFail500)
+				env.fake.ScriptCreates(freshdesktest.ModeFail500)
 				env.poll(t)
 				for _, step := range []struct{ mode, lastError string }{
-					{modeProxy502, "list_tickets HTTP 502 (server)"},
-					{modeRateLimited, "list_tickets HTTP 429 (rate_limited), retry after 34s"},
+					{freshdesktest.ModeProxy502, "list_tickets HTTP 502 (server)"},
+					{freshdesktest.ModeRateLimited, "list_tickets HTTP 429 (rate_limited), retry after 34s"},
 				} {
-					env.fake.setMode(step.mode)
+					env.fake.SetMode(step.mode)
 					env.clock.Advance(time.Minute)
 					env.poll(t)
 					e := env.row(t, id)
@@ -406,7 +407,7 @@ func TestWorkerFailureModes(t *testing.T) {
 						t.Fatalf("POSTs = %d after a failed reconciliation, want 1", n)
 					}
 				}
-				env.fake.setMode(modeNormal)
+				env.fake.SetMode(freshdesktest.ModeNormal)
 				env.clock.Advance(time.Minute)
 				env.poll(t)
 				if env.deliveries(t, resultReconciled) != 1 {
@@ -417,7 +418,7 @@ func TestWorkerFailureModes(t *testing.T) {
 		{
 			name: "connection dropped after the ticket was created",
 			run: func(t *testing.T, env *outboxEnv, id int64) {
-				env.fake.scriptCreates(modeReset)
+				env.fake.ScriptCreates(freshdesktest.ModeReset)
 				env.poll(t)
 				wantState(t, env.row(t, id), cardstore.OutboxUncertain)
 				env.clock.Advance(2 * time.Second)
@@ -494,7 +495,7 @@ func TestWorkerFailureModes(t *testing.T) {
 			name: "flat 403: paused, not dead",
 			run: func(t *testing.T, env *outboxEnv, id int64) {
 				second := env.enqueue(t, blockRequest(2))
-				env.fake.setMode(modeForbidden)
+				env.fake.SetMode(freshdesktest.ModeForbidden)
 				start := env.clock.Now()
 				env.poll(t)
 				e := env.row(t, id)
@@ -519,17 +520,17 @@ func TestWorkerFailureModes(t *testing.T) {
 				}
 
 				// While paused nothing is sent, by the worker or by DeliverNow.
-				before := len(env.fake.allRequests())
+				before := len(env.fake.Requests())
 				env.clock.Advance(time.Minute)
 				env.poll(t)
 				if _, err := env.worker.DeliverNow(t.Context(), second); !errors.Is(err, ErrQueued) {
 					t.Errorf("DeliverNow while paused: %v, want ErrQueued", err)
 				}
-				if n := len(env.fake.allRequests()); n != before {
+				if n := len(env.fake.Requests()); n != before {
 					t.Errorf("%d requests while paused", n-before)
 				}
 
-				env.fake.setMode(modeNormal) // the key was fixed
+				env.fake.SetMode(freshdesktest.ModeNormal) // the key was fixed
 				env.clock.Advance(4 * time.Minute)
 				env.poll(t) // one row probes
 				env.poll(t) // then the rest
@@ -550,14 +551,14 @@ func TestWorkerFailureModes(t *testing.T) {
 				env.poll(t)
 				e := env.row(t, fu)
 				wantState(t, e, cardstore.OutboxDelivered)
-				notes := env.fake.allNotes()
+				notes := env.fake.Notes()
 				if len(notes) != 1 || notes[0].TicketID != block.FreshdeskTicketID || !notes[0].Private {
 					t.Fatalf("notes = %+v, want one private note on ticket %d", notes, block.FreshdeskTicketID)
 				}
 				if e.FreshdeskTicketID != block.FreshdeskTicketID {
 					t.Errorf("follow-up row names ticket %d, want %d", e.FreshdeskTicketID, block.FreshdeskTicketID)
 				}
-				if n := len(env.fake.allTickets()); n != 1 {
+				if n := len(env.fake.Tickets()); n != 1 {
 					t.Errorf("tickets = %d, want 1", n)
 				}
 			},
@@ -574,7 +575,7 @@ func TestWorkerFailureModes(t *testing.T) {
 				id := env.enqueue(t, blockRequest(1))
 				tt.run(t, env, id)
 				if tt.noTicket {
-					if n := len(env.fake.allTickets()); n != 0 {
+					if n := len(env.fake.Tickets()); n != 0 {
 						t.Errorf("tickets = %d, want 0", n)
 					}
 				} else {
@@ -598,7 +599,7 @@ func checkReconciled(t *testing.T, env *outboxEnv) {
 			env.deliveries(t, resultReconciled), env.deliveries(t, resultUncertain))
 	}
 	lists := 0
-	for _, r := range env.fake.allRequests() {
+	for _, r := range env.fake.Requests() {
 		if r.Method == http.MethodGet && r.Path == "/api/v2/tickets" {
 			lists++
 			if r.Query.Get("updated_since") == "" {
@@ -618,10 +619,10 @@ func TestFollowUpFallbacks(t *testing.T) {
 			blockReq := blockRequest(1)
 			block := env.enqueue(t, blockReq)
 			fu := env.enqueue(t, followUpRequest(blockReq))
-			env.fake.scriptCreates(modeRateLimited)
+			env.fake.ScriptCreates(freshdesktest.ModeRateLimited)
 			env.poll(t)
 			wantState(t, env.row(t, fu), cardstore.OutboxPending)
-			if n := len(env.fake.allNotes()); n != 0 {
+			if n := len(env.fake.Notes()); n != 0 {
 				t.Fatalf("notes = %d before the block's ticket exists", n)
 			}
 			for i := 0; i < 10 && env.row(t, fu).State != cardstore.OutboxDelivered; i++ {
@@ -629,11 +630,11 @@ func TestFollowUpFallbacks(t *testing.T) {
 				env.poll(t)
 			}
 			checkOneTicketEach(t, env, block)
-			notes := env.fake.allNotes()
+			notes := env.fake.Notes()
 			if len(notes) != 1 || notes[0].TicketID != env.row(t, block).FreshdeskTicketID {
 				t.Errorf("notes = %+v, want one on the block's ticket", notes)
 			}
-			if n := len(env.fake.allTickets()); n != 1 {
+			if n := len(env.fake.Tickets()); n != 1 {
 				t.Errorf("tickets = %d, want 1", n)
 			}
 		})
@@ -649,16 +650,16 @@ func TestFollowUpFallbacks(t *testing.T) {
 				t.Fatal(err)
 			}
 			fu := env.enqueue(t, followUpRequest(blockReq))
-			env.fake.scriptCreates(modeFail500)
+			env.fake.ScriptCreates(freshdesktest.ModeFail500)
 			env.poll(t)
 			wantState(t, env.row(t, fu), cardstore.OutboxUncertain)
 			env.clock.Advance(time.Minute)
 			env.poll(t)
 			checkOneTicketEach(t, env, fu)
-			if n := len(env.fake.allNotes()); n != 0 {
+			if n := len(env.fake.Notes()); n != 0 {
 				t.Errorf("notes = %d: the follow-up's own ticket got a note", n)
 			}
-			tk := env.fake.allTickets()[0]
+			tk := env.fake.Tickets()[0]
 			if !strings.HasPrefix(tk.Subject, "Seguimiento de la incidencia") {
 				t.Errorf("subject = %q, want a follow-up ticket", tk.Subject)
 			}
@@ -668,17 +669,17 @@ func TestFollowUpFallbacks(t *testing.T) {
 			env := newOutboxEnv(t, kind, envSetup{})
 			blockReq := blockRequest(1)
 			ext := BuildTicket(blockReq, env.client.BuildOptions()).UniqueExternalID
-			env.fake.seed(fakeTicket{
+			env.fake.Seed(freshdesktest.Ticket{
 				ExtID: ext, Email: blockReq.Email, Subject: "Bloqueo de tarjeta (atendido por un agente)",
 				CustomFields: map[string]string{"cf_block_reference": blockReq.BlockReference},
-				CreatedAt:    env.fake.now.Add(-48 * time.Hour), UpdatedAt: env.fake.now.Add(-47 * time.Hour),
+				CreatedAt:    env.fake.Now().Add(-48 * time.Hour), UpdatedAt: env.fake.Now().Add(-47 * time.Hour),
 			})
-			seeded := env.fake.allTickets()[0].ID
+			seeded := env.fake.Tickets()[0].ID
 			fu := env.enqueue(t, followUpRequest(blockReq))
 			env.poll(t)
 			e := env.row(t, fu)
 			wantState(t, e, cardstore.OutboxDelivered)
-			notes := env.fake.allNotes()
+			notes := env.fake.Notes()
 			if len(notes) != 1 || notes[0].TicketID != seeded || e.FreshdeskTicketID != seeded {
 				t.Errorf("notes = %+v, row names %d, want one note on %d", notes, e.FreshdeskTicketID, seeded)
 			}
@@ -693,12 +694,12 @@ func TestWorkerKilledMidDelivery(t *testing.T) {
 	forEachStore(t, func(t *testing.T, kind storeKind) {
 		env := newOutboxEnv(t, kind, envSetup{})
 		id := env.enqueue(t, blockRequest(1))
-		hold := env.fake.holdNextCreate(t)
+		hold := env.fake.HoldNextCreate(t)
 
 		ctx, cancel := context.WithCancel(t.Context())
 		stopped := make(chan error, 1)
 		go func() { stopped <- env.worker.Run(ctx) }()
-		recv(t, hold.arrived, "the POST to reach Freshdesk")
+		recv(t, hold.Arrived, "the POST to reach Freshdesk")
 
 		// Were the process killed now, the row would already say "uncertain".
 		e := env.row(t, id)
@@ -713,7 +714,7 @@ func TestWorkerKilledMidDelivery(t *testing.T) {
 
 		// Freshdesk finishes the request nobody is waiting for any more.
 		hold.Release()
-		created := recv(t, hold.stored, "the held ticket to be stored")
+		created := recv(t, hold.Stored, "the held ticket to be stored")
 
 		restarted := env.newWorker(t)
 		env.clock.Advance(time.Hour)
@@ -739,8 +740,8 @@ func TestDeliverNow(t *testing.T) {
 			if err != nil {
 				t.Fatalf("DeliverNow: %v", err)
 			}
-			if got != env.fake.allTickets()[0].ID {
-				t.Errorf("DeliverNow = %d, want %d", got, env.fake.allTickets()[0].ID)
+			if got != env.fake.Tickets()[0].ID {
+				t.Errorf("DeliverNow = %d, want %d", got, env.fake.Tickets()[0].ID)
 			}
 			// Again (Rasa replays actions): the same id, nothing sent.
 			again, err := env.worker.DeliverNow(ctx, id)
@@ -756,7 +757,7 @@ func TestDeliverNow(t *testing.T) {
 		t.Run("slow Freshdesk: queued, then reconciled by the worker", func(t *testing.T) {
 			env := newOutboxEnv(t, kind, envSetup{})
 			id := env.enqueue(t, blockRequest(1))
-			hold := env.fake.holdNextCreate(t)
+			hold := env.fake.HoldNextCreate(t)
 			const deadline = 300 * time.Millisecond
 			ctx, cancel := context.WithTimeout(t.Context(), deadline)
 			defer cancel()
@@ -773,7 +774,7 @@ func TestDeliverNow(t *testing.T) {
 
 			env.poll(t) // not due yet: the request may still be processed
 			hold.Release()
-			created := recv(t, hold.stored, "the held ticket to be stored")
+			created := recv(t, hold.Stored, "the held ticket to be stored")
 			env.clock.Advance(time.Minute)
 			env.poll(t)
 			if got := env.row(t, id).FreshdeskTicketID; got != created {
@@ -788,13 +789,13 @@ func TestDeliverNow(t *testing.T) {
 		t.Run("row in flight at another worker", func(t *testing.T) {
 			env := newOutboxEnv(t, kind, envSetup{})
 			id := env.enqueue(t, blockRequest(1))
-			hold := env.fake.holdNextCreate(t)
+			hold := env.fake.HoldNextCreate(t)
 			polled := make(chan struct{})
 			go func() {
 				defer close(polled)
 				env.worker.poll(context.WithoutCancel(t.Context()))
 			}()
-			recv(t, hold.arrived, "the worker's POST")
+			recv(t, hold.Arrived, "the worker's POST")
 
 			type result struct {
 				id  int64
@@ -809,7 +810,7 @@ func TestDeliverNow(t *testing.T) {
 				done <- result{got, err}
 			}()
 			hold.Release()
-			created := recv(t, hold.stored, "the held ticket to be stored")
+			created := recv(t, hold.Stored, "the held ticket to be stored")
 			r := recv(t, done, "DeliverNow")
 			if r.err != nil || r.id != created {
 				t.Errorf("DeliverNow = %d, %v; want %d", r.id, r.err, created)
@@ -839,7 +840,7 @@ func TestOutboxMetrics(t *testing.T) {
 	}
 	ids := []int64{env.enqueue(t, blockRequest(1)), env.enqueue(t, blockRequest(2)), env.enqueue(t, blockRequest(3))}
 	env.clock.Advance(90 * time.Second)
-	env.fake.setMode(modeForbidden)
+	env.fake.SetMode(freshdesktest.ModeForbidden)
 	env.poll(t)
 	if v := gaugeValue(t, env.reg, "ticket_outbox_pending"); v != 3 {
 		t.Errorf("ticket_outbox_pending = %v, want 3", v)
@@ -847,7 +848,7 @@ func TestOutboxMetrics(t *testing.T) {
 	if v := gaugeValue(t, env.reg, "ticket_outbox_oldest_pending_age_seconds"); v != 90 {
 		t.Errorf("ticket_outbox_oldest_pending_age_seconds = %v, want 90", v)
 	}
-	env.fake.setMode(modeNormal)
+	env.fake.SetMode(freshdesktest.ModeNormal)
 	env.clock.Advance(5 * time.Minute)
 	env.poll(t)
 	env.poll(t)
@@ -917,7 +918,7 @@ func TestConcurrentWorkers(t *testing.T) {
 	fake := newFakeFreshdesk(t, testKey)
 	// Ambiguous failures make some rows go through reconciliation, possibly
 	// at another worker than the one that posted.
-	fake.scriptCreates(modeNormal, modeFail500, modeNormal, modeReset, modeFail500, modeNormal, modeSlow, modeFail500)
+	fake.ScriptCreates(freshdesktest.ModeNormal, freshdesktest.ModeFail500, freshdesktest.ModeNormal, freshdesktest.ModeReset, freshdesktest.ModeFail500, freshdesktest.ModeNormal, freshdesktest.ModeSlow, freshdesktest.ModeFail500)
 
 	const n = 100
 	ids := make([]int64, 0, n)
@@ -935,7 +936,7 @@ func TestConcurrentWorkers(t *testing.T) {
 	var wg sync.WaitGroup
 	delivered := make([]*prometheus.Registry, 3)
 	for i := range 3 {
-		ce := newTestClient(t, fake.srv.URL, func(c *Config) { c.Timeout = 500 * time.Millisecond })
+		ce := newTestClient(t, fake.URL, func(c *Config) { c.Timeout = 500 * time.Millisecond })
 		delivered[i] = ce.reg
 		w := NewWorker(cardstore.NewPostgres(newPool()), ce.client, WorkerConfig{
 			PollInterval: 5 * time.Millisecond, Batch: 10, Lease: 5 * time.Second,
@@ -963,8 +964,8 @@ func TestConcurrentWorkers(t *testing.T) {
 	cancel()
 	wg.Wait()
 
-	byMarker := fake.ticketsByMarker()
-	creates := fake.createsByMarker()
+	byMarker := fake.TicketsByMarker()
+	creates := fake.CreatesByMarker()
 	for _, id := range ids {
 		e, err := queue.OutboxByID(t.Context(), id)
 		if err != nil {
@@ -975,7 +976,7 @@ func TestConcurrentWorkers(t *testing.T) {
 			t.Errorf("row %d: %s, %d tickets, %d POSTs; want delivered, 1, 1", id, e.State, byMarker[m], len(creates[m]))
 		}
 	}
-	if got := len(fake.allTickets()); got != n {
+	if got := len(fake.Tickets()); got != n {
 		t.Errorf("tickets = %d, want %d", got, n)
 	}
 	var shares []float64
