@@ -1,0 +1,1 @@
+"""The rasa-sdk peer of the Go action server, for bench/run.sh only."""
