@@ -162,13 +162,24 @@ log "TIMING go build: $(($(now) - t))s"
 
 # 4. the run --------------------------------------------------------------------
 command -v psql >/dev/null || die "psql not found (PostgreSQL client; the runner creates a database per test case)"
+# The usual ports unless they are taken (a developer's `make run` on 5055, a
+# local Rasa on 5005): the generated endpoints.yml follows whatever is chosen.
+pick_port() {
+	if ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+		echo "$1"
+		return
+	fi
+	"$PY" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+RASA_E2E_RASA_PORT=${RASA_E2E_RASA_PORT:-$(pick_port 5005)}
+RASA_E2E_ACTIONS_PORT=${RASA_E2E_ACTIONS_PORT:-$(pick_port 5055)}
 # The runner prints "TIMING total" itself: its summary must stay the last line.
 export RASA_E2E_STARTED="$total_start"
 # In the background so that INT/TERM reach the trap at once (bash runs traps
 # only between foreground commands); the trap then stops the runner.
 bash "$ROOT/scripts/with-postgres.sh" "$PY" "$HERE/e2e_runner.py" \
 	--model "$MODEL" --bin-dir "$WORK/bin" --work "$WORK" --log-dir "$LOGS" \
-	--rasa-port "${RASA_E2E_RASA_PORT:-5005}" --actions-port "${RASA_E2E_ACTIONS_PORT:-5055}" \
+	--rasa-port "$RASA_E2E_RASA_PORT" --actions-port "$RASA_E2E_ACTIONS_PORT" \
 	${runner_args[@]+"${runner_args[@]}"} "${tests[@]}" </dev/null &
 child=$!
 status=0
