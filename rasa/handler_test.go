@@ -418,7 +418,7 @@ func TestAccessLog(t *testing.T) {
 	}
 	first := lines[0]
 	want := map[string]any{
-		"method": "POST", "path": "/webhook", "query": "token=***&x=1&Token=***&access%5Ftoken=***",
+		"method": "POST", "path": "/webhook", "query": "token=***&x=***&Token=***&?=***",
 		"status": 200.0, "action": "validate_card_block_form", "outcome": "ok", "request_id": "req-42.a_b",
 	}
 	for k, v := range want {
@@ -716,5 +716,16 @@ func TestRealServerConcurrent(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+func TestMaskQueryHidesEncodedValues(t *testing.T) {
+	for _, raw := range []string{"p=%2B34600111222", "c=4000%201234%205678%204562", "c=%34%30%30%30", "t=secret", "token%3Dsecret", "4111111111111111=x"} {
+		got := maskQuery(raw)
+		for _, leak := range []string{"34600111222", "4000", "%34", "secret", "4111"} {
+			if strings.Contains(got, leak) {
+				t.Errorf("maskQuery(%q) = %q leaks %q", raw, got, leak)
+			}
+		}
 	}
 }
