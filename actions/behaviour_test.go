@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -381,5 +382,30 @@ func TestRepliesStayInCatalogue(t *testing.T) {
 				t.Errorf("%s: %s = %q is not an allowed value", f, spec.Name, v)
 			}
 		}
+	}
+}
+
+// TestJunkDigitsAreNotGuesses: values the validator would never let through
+// (wrong types, "None", a full card number) are refused without counting
+// towards the customer's lockout.
+func TestJunkDigitsAreNotGuesses(t *testing.T) {
+	h := newHarness(t)
+	for i, junk := range []any{true, map[string]any{}, "None", "4000123455005500", 12.5, "abc"} {
+		c := preSession("+34600111222", false, meta("+34600111222", fmt.Sprintf("CA-junk-%d", i)))
+		h.run(c, "action_session_start")
+		c.slot("card_last4", junk)
+		r := h.run(c, "action_verify_last4")
+		if got := responseNames(r); !slices.Equal(got, []string{actions.UtterVerificationFailed}) {
+			t.Fatalf("%v answered %v", junk, got)
+		}
+		if _, counted := slotEvents(r)["verification_attempts"]; counted {
+			t.Fatalf("%v counted as a guess", junk)
+		}
+	}
+	c := preSession("+34600111222", false, meta("+34600111222", "CA-junk-real"))
+	h.run(c, "action_session_start")
+	c.slot("card_last4", "4567")
+	if got := responseNames(h.run(c, "action_verify_last4")); !slices.Equal(got, []string{actions.UtterConfirmBlock}) {
+		t.Fatalf("the real caller was locked out by junk: %v", got)
 	}
 }

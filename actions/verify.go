@@ -39,9 +39,19 @@ func (a *verifyLast4) Run(ctx context.Context, req *rasa.Request) (rasa.Result, 
 		return a.lockedReply(ctx, counts), nil
 	}
 
-	last4, digitsErr := spoken.Last4(slotOrEmpty(t, SlotCardLast4))
+	last4, err := spoken.Last4(slotOrEmpty(t, SlotCardLast4))
+	if err != nil {
+		// Not four digits: the validator never lets such a value through, so
+		// this is an injected or broken tracker. It is refused without
+		// counting as a guess, or anyone could lock a customer out with junk.
+		logOutcome(ctx, ActionVerifyLast4, "no_digits")
+		return rasa.Result{
+			Events:    []rasa.Event{rasa.SlotSet(SlotCardVerified, false), rasa.SlotSet(SlotCardLast4, nil)},
+			Responses: []rasa.Message{rasa.Utter(UtterVerificationFailed, nil)},
+		}, nil
+	}
 	var cards []cardstore.Card
-	if customer.ID != 0 && digitsErr == nil {
+	if customer.ID != 0 {
 		cards, err = a.d.Store.CardsEndingIn(ctx, customer.ID, last4)
 		if err != nil && !errors.Is(err, cardstore.ErrNotFound) {
 			a.d.Metrics.verification(resultUnavailable)
