@@ -34,12 +34,21 @@ func tooLarge() *callError {
 // process.
 const maxPooledBuffer = 1 << 20
 
+// Bodies up to largeBody are read freely; a larger one (a tracker of several
+// thousand events, or an attack) first takes one of maxLargeBodies places, so
+// that concurrent 16 MiB bodies cannot add up past the container's memory.
+const (
+	largeBody      = 1 << 20
+	maxLargeBodies = 2
+)
+
 // pools holds a handler's reusable buffers and decompressors.
 type pools struct {
-	scratch sync.Pool // *[]byte
-	zlib    sync.Pool // io.ReadCloser implementing zlib.Resetter
-	flate   sync.Pool // io.ReadCloser implementing flate.Resetter
-	gzip    sync.Pool // *gzip.Reader
+	large   chan struct{} // places for large bodies; nil = unlimited
+	scratch sync.Pool     // *[]byte
+	zlib    sync.Pool     // io.ReadCloser implementing zlib.Resetter
+	flate   sync.Pool     // io.ReadCloser implementing flate.Resetter
+	gzip    sync.Pool     // *gzip.Reader
 }
 
 func (p *pools) getScratch() *[]byte {
@@ -60,12 +69,18 @@ func (p *pools) putScratch(b *[]byte, used []byte) {
 var errBodyTooLarge = errors.New("request body too large")
 
 // readAllLimited reads r to the end into b, growing b at most to limit+1
-// bytes: a decompression bomb costs at most about twice the limit.
-func readAllLimited(r io.Reader, limit int64, b []byte) ([]byte, error) {
+// bytes: a decompression bomb costs at most about twice the limit. Before b
+// grows past largeBody, big is called once; its error stops the read.
+func readAllLimited(r io.Reader, limit int64, b []byte, big func() error) ([]byte, error) {
 	for {
 		if len(b) == cap(b) {
 			newCap := int64(max(2*cap(b), 4096))
 			newCap = min(newCap, limit+1)
+			if newCap > largeBody && int64(cap(b)) <= largeBody && big != nil {
+				if err := big(); err != nil {
+					return b, err
+				}
+			}
 			nb := make([]byte, len(b), newCap)
 			copy(nb, b)
 			b = nb
@@ -88,7 +103,34 @@ func readAllLimited(r io.Reader, limit int64, b []byte) ([]byte, error) {
 // decompressed size without ever holding more than limit+1 bytes. The slice
 // is the request's own (the decoded Request aliases it), so it is never pooled;
 // only the scratch buffer used when the size is unknown is.
-func (p *pools) readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, *callError) {
+//
+// A body larger than largeBody holds one of the large-body places until the
+// returned release is called (after the action, since the request aliases it).
+func (p *pools) readBody(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, func(), *callError) {
+	release := func() {}
+	big := func() error {
+		if p.large == nil {
+			return nil
+		}
+		select {
+		case p.large <- struct{}{}:
+			release = func() { <-p.large }
+			return nil
+		case <-r.Context().Done():
+			return errBusy
+		}
+	}
+	out, cerr := p.readBodyGated(w, r, limit, big)
+	if cerr != nil {
+		release()
+		return nil, func() {}, cerr
+	}
+	return out, release, nil
+}
+
+var errBusy = errors.New("server busy with other large requests")
+
+func (p *pools) readBodyGated(w http.ResponseWriter, r *http.Request, limit int64, big func() error) ([]byte, *callError) {
 	enc := strings.ToLower(strings.TrimSpace(r.Header.Get("Content-Encoding")))
 	identity := enc == "" || enc == "identity"
 	if identity && r.ContentLength > limit {
@@ -98,6 +140,11 @@ func (p *pools) readBody(w http.ResponseWriter, r *http.Request, limit int64) ([
 	// huge stream that inflates to nothing.
 	body := http.MaxBytesReader(w, r.Body, limit)
 	if identity && r.ContentLength > 0 {
+		if r.ContentLength > largeBody {
+			if err := big(); err != nil {
+				return nil, classifyReadError(err, "could not read request body")
+			}
+		}
 		out := make([]byte, r.ContentLength)
 		if _, err := io.ReadFull(body, out); err != nil {
 			return nil, classifyReadError(err, "could not read request body")
@@ -137,7 +184,7 @@ func (p *pools) readBody(w http.ResponseWriter, r *http.Request, limit int64) ([
 		}
 	}
 	scratch := p.getScratch()
-	b, err := readAllLimited(src, limit, (*scratch)[:0])
+	b, err := readAllLimited(src, limit, (*scratch)[:0], big)
 	var out []byte
 	if err == nil {
 		out = bytes.Clone(b) // before the scratch buffer goes back to the pool
@@ -153,6 +200,10 @@ func classifyReadError(err error, msg string) *callError {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) || errors.Is(err, errBodyTooLarge) {
 		return tooLarge()
+	}
+	if errors.Is(err, errBusy) {
+		// The caller gave up while waiting; nobody reads this reply.
+		return &callError{status: http.StatusServiceUnavailable, outcome: OutcomeError, msg: errBusy.Error()}
 	}
 	return badRequest(msg)
 }

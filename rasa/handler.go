@@ -69,6 +69,7 @@ type callState struct {
 // when an action is nil or two actions share a name (including "").
 func NewHandler(cfg Config) (http.Handler, error) {
 	s := &server{
+		pools:   pools{large: make(chan struct{}, maxLargeBodies)},
 		actions: make(map[string]Action, len(cfg.Actions)),
 		maxBody: cfg.MaxBodyBytes,
 		timeout: cfg.ActionTimeout,
@@ -249,7 +250,8 @@ func (s *server) readiness(c *gin.Context) {
 
 func (s *server) webhook(c *gin.Context) {
 	st := callOf(c)
-	body, cerr := s.pools.readBody(c.Writer, c.Request, s.maxBody)
+	body, release, cerr := s.pools.readBody(c.Writer, c.Request, s.maxBody)
+	defer release()
 	if cerr != nil {
 		st.outcome = cerr.outcome
 		writeError(c, cerr.status, cerr.msg, "")
@@ -265,7 +267,7 @@ func (s *server) webhook(c *gin.Context) {
 	if !ok {
 		st.outcome = OutcomeUnknownAction
 		writeError(c, http.StatusNotFound,
-			"No registered action found for name '"+truncate(req.NextAction, 200)+"'.", req.NextAction)
+			"No registered action found for name '"+truncate(req.NextAction, 200)+"'.", truncate(req.NextAction, 200))
 		return
 	}
 	st.action = a.Name()

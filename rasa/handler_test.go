@@ -729,3 +729,51 @@ func TestMaskQueryHidesEncodedValues(t *testing.T) {
 		}
 	}
 }
+
+// TestLargeBodiesTakeTurns: bodies over largeBody hold one of maxLargeBodies
+// places while they are read and run, so concurrent 16 MiB trackers cannot add
+// up past the container's memory; small bodies never wait.
+func TestLargeBodiesTakeTurns(t *testing.T) {
+	running := make(chan struct{}, 8)
+	proceed := make(chan struct{})
+	slow := NewAction("slow", func(ctx context.Context, req *Request) (Result, error) {
+		running <- struct{}{}
+		<-proceed
+		return Result{}, nil
+	})
+	h, err := NewHandler(Config{Actions: []Action{slow}, Logger: zerolog.Nop()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	big := []byte(`{"next_action":"slow","sender_id":"x","tracker":{"events":[],"pad":"` + strings.Repeat("a", largeBody+10) + `"}}`)
+	small := []byte(`{"next_action":"slow","sender_id":"x","tracker":{}}`)
+	done := make(chan int, 8)
+	send := func(body []byte) {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/webhook", bytes.NewReader(body)))
+		done <- rec.Code
+	}
+	for i := 0; i < maxLargeBodies+1; i++ {
+		go send(big)
+	}
+	for i := 0; i < maxLargeBodies; i++ {
+		<-running
+	}
+	go send(small)
+	select {
+	case <-running: // the small one is not held up by the waiting large one
+	case <-time.After(5 * time.Second):
+		t.Fatal("a small body waited behind large ones")
+	}
+	select {
+	case <-running:
+		t.Fatal("more large bodies in flight than allowed")
+	case <-time.After(100 * time.Millisecond):
+	}
+	close(proceed)
+	for i := 0; i < maxLargeBodies+2; i++ {
+		if code := <-done; code != http.StatusOK {
+			t.Fatalf("status %d", code)
+		}
+	}
+}
