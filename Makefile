@@ -43,7 +43,7 @@ bench:
 
 # Fault injection (issue 8): PostgreSQL stopped under load, Freshdesk failing
 # while blocks arrive, the server SIGKILLed mid-burst, against the real
-# binary; writes docs/reliability.md. About 5 minutes (bench/chaos/run.sh).
+# binary; writes docs/reliability.md. About 3 minutes (bench/chaos/run.sh).
 .PHONY: chaos
 chaos:
 	GO=$(GO) bash bench/chaos/run.sh

@@ -125,7 +125,7 @@ func writeReport(w io.Writer, results []*result) {
 			fmt.Fprintf(w, "Note: %s\n\n", n)
 		}
 	}
-	fmt.Fprintf(w, "## Reproducing\n\n```\nmake chaos            # about 5 minutes; needs initdb/pg_ctl (PostgreSQL 15) and root or the postgres user\n```\n\n"+
+	fmt.Fprintf(w, "## Reproducing\n\n```\nmake chaos            # about 3 minutes; needs initdb/pg_ctl (PostgreSQL 15) and root or the postgres user\n```\n\n"+
 		"The script creates a PostgreSQL cluster in a temporary directory (as the `postgres` user when run as root), one database per "+
 		"scenario imported from `cardblockctl gen-bank`, starts a fake Freshdesk per scenario, runs `bench/chaos` for each scenario and "+
 		"writes this file. Its trap stops everything it started. The quick versions of these checks run in `make test` "+

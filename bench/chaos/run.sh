@@ -99,12 +99,13 @@ echo "chaos: PostgreSQL $(psql "$admin" -Atc 'SHOW server_version') on 127.0.0.1
 # start_fake NAME: a fresh fake Freshdesk; sets fd_url and fd_pid.
 start_fake() {
 	local log="$work/out/fake-$1.log"
+	: >"$log" # exists before the background job opens it, for awk below
 	"$work/bin/fakefreshdesk" -addr 127.0.0.1:0 -key "$FD_KEY" -slow-delay 30s -latency "${CHAOS_FD_LATENCY:-150ms}" >"$log" 2>&1 &
 	fd_pid=$!
 	started_pids+=("$fd_pid")
 	fd_url=""
 	for _ in $(seq 50); do
-		fd_url=$(awk '/^listening /{print $2; exit}' "$log")
+		fd_url=$(awk '/^listening /{print $2; exit}' "$log" || true)
 		[[ -n "$fd_url" ]] && return 0
 		sleep 0.1
 	done
@@ -115,17 +116,21 @@ start_fake() {
 
 # new_db NAME: a migrated database holding the generated bank; sets db_url.
 new_db() {
-	psql "$admin" -qc "CREATE DATABASE chaos_$1" >/dev/null
+	psql "$admin" -qc "CREATE DATABASE chaos_$1" >/dev/null || return 1
 	db_url="postgres://postgres@127.0.0.1:$port/chaos_$1?sslmode=disable"
-	DATABASE_URL="$db_url" "$work/bin/cardblockctl" migrate >/dev/null
-	DATABASE_URL="$db_url" "$work/bin/cardblockctl" import "$work/bank.csv" >/dev/null
+	DATABASE_URL="$db_url" "$work/bin/cardblockctl" migrate >/dev/null || return 1
+	DATABASE_URL="$db_url" "$work/bin/cardblockctl" import "$work/bank.csv" >/dev/null || return 1
 }
 
 overall=0
 for scenario in $SCENARIOS; do
 	name=${scenario//-/_}
-	new_db "$name"
-	start_fake "$scenario"
+	# A scenario that cannot be set up is reported as not run; the others go on.
+	if ! new_db "$name" || ! start_fake "$scenario"; then
+		echo "chaos: $scenario: setup failed" >&2
+		overall=2
+		continue
+	fi
 	echo "chaos: running $scenario" >&2
 	status=0
 	"$work/bin/chaos" "$scenario" -server "$work/bin/actionserver" -ctl "$work/bin/cardblockctl" \

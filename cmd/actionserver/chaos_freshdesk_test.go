@@ -53,8 +53,10 @@ func TestChaosFreshdeskWindowExactlyOnce(t *testing.T) {
 			t.Fatalf("block %d while Freshdesk fails: %d %q %v", i, blocks[i].status, blocks[i].response, blocks[i].err)
 		}
 		acked = append(acked, blocks[i].ref)
-		if tickets[i].response != "utter_ticket_queued" {
-			t.Errorf("ticket %d while Freshdesk fails: %d %q, want utter_ticket_queued", i, tickets[i].status, tickets[i].response)
+		// Queued, normally; created when the worker's earlier attempt had
+		// stored the ticket and a list call that the window served found it.
+		if r := tickets[i].response; r != "utter_ticket_queued" && r != "utter_ticket_created" {
+			t.Errorf("ticket %d while Freshdesk fails: %d %q, want utter_ticket_queued (or _created)", i, tickets[i].status, r)
 		}
 	}
 	waitFor(t, "every failure mode to be served", func() bool {
