@@ -28,7 +28,6 @@ import (
 	"regexp"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -360,67 +359,12 @@ func deployShutdownCheck(c *corev1.Container, env map[string]deployEnvSource, d 
 	return checkShutdownContract(d, c, env)
 }
 
-// deployAddrWriter captures run's log and reports the address of the "listening" line.
-type deployAddrWriter struct {
-	mu   sync.Mutex
-	buf  bytes.Buffer
-	addr chan string
-	once sync.Once
-}
-
-func (w *deployAddrWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	w.buf.Write(p)
-	w.mu.Unlock()
-	sc := bufio.NewScanner(bytes.NewReader(p))
-	for sc.Scan() {
-		var line struct {
-			Message string `json:"message"`
-			Addr    string `json:"addr"`
-		}
-		if json.Unmarshal(sc.Bytes(), &line) == nil && line.Message == "listening" {
-			w.once.Do(func() { w.addr <- line.Addr })
-		}
-	}
-	return len(p), nil
-}
-
 // startDeployServer runs the real server (run) with the manifests' plain
-// settings on a free port and returns its base URL and address.
+// settings and returns its base URL and address.
 func startDeployServer(t *testing.T, env map[string]string) (string, string) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	w := &deployAddrWriter{addr: make(chan string, 1)}
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, func(k string) string { return env[k] }, w) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(30 * time.Second):
-			t.Error("server did not stop")
-		}
-	})
-	select {
-	case addr := <-w.addr:
-		base := "http://" + addr
-		deadline := time.Now().Add(5 * time.Second)
-		for time.Now().Before(deadline) {
-			if resp, err := http.Get(base + "/health"); err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					return base, addr
-				}
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		t.Fatal("/health never answered 200")
-	case err := <-done:
-		t.Fatalf("run returned before listening: %v\n%s", err, w.buf.String())
-	case <-time.After(10 * time.Second):
-		t.Fatalf("server did not start:\n%s", w.buf.String())
-	}
-	return "", ""
+	s := startServer(t, env)
+	return s.base, strings.TrimPrefix(s.base, "http://")
 }
 
 // checkProbesAnswer: every probe path answers 200 on the running server.
