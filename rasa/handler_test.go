@@ -398,7 +398,7 @@ func TestAuth(t *testing.T) {
 func TestAccessLog(t *testing.T) {
 	ts := newTestServer(t, nil)
 	body := rasaRequestBody(t, "validate_card_block_form", 50, true)
-	r := webhookReq(body, "/webhook?token="+testToken+"&x=1&Token=other&access%5Ftoken=abc")
+	r := webhookReq(body, "/webhook?token="+testToken+"&x=1&Token=other-secret&access%5Ftoken=xyzzy-secret")
 	r.Header.Set("X-Request-ID", "req-42.a_b")
 	w := ts.do(t, r)
 	if w.Code != 200 || w.Header().Get("X-Request-ID") != "req-42.a_b" {
@@ -407,7 +407,7 @@ func TestAccessLog(t *testing.T) {
 	ts.do(t, webhookReq(minimalBody("action_unregistered_secret_name"), ""))
 
 	out := ts.log.String()
-	for _, leak := range []string{testToken, "other", "abc", "cuatro", "4567", "+34600000000", "perdido", "action_unregistered_secret_name", "CA5f3e0c"} {
+	for _, leak := range []string{testToken, "other-secret", "xyzzy-secret", "cuatro", "4567", "+34600000000", "perdido", "action_unregistered_secret_name", "CA5f3e0c"} {
 		if strings.Contains(out, leak) {
 			t.Errorf("access log contains %q:\n%s", leak, out)
 		}
