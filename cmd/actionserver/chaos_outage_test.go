@@ -91,7 +91,10 @@ func TestChaosOutageMidBurstLeavesNoHalfBlock(t *testing.T) {
 	if got := blockConsistency(t, dbURL); got != n {
 		t.Errorf("%d cards blocked after the retries, want %d", got, n)
 	}
-	if already != committed-len(acked) {
+	// A statement whose connection was cut can still commit on the server a
+	// moment later, so retries may find more committed blocks than counted
+	// just after the outage — never fewer.
+	if already < committed-len(acked) {
 		t.Errorf("%d retries said already blocked, but %d blocks had been committed without an acknowledgement", already, committed-len(acked))
 	}
 }
