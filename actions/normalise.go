@@ -13,13 +13,16 @@ import (
 func fold(s string) string {
 	s = strings.ToLower(strings.TrimSpace(s))
 	var b strings.Builder
+	prev := rune(0)
 	for _, r := range norm.NFD.String(s) {
-		if r >= 0x300 && r <= 0x36f { // combining marks
+		// Combining marks go, except the tilde of ñ: "año" is not "ano".
+		if r >= 0x300 && r <= 0x36f && !(r == 0x303 && prev == 'n') {
 			continue
 		}
 		b.WriteRune(r)
+		prev = r
 	}
-	return strings.ReplaceAll(norm.NFC.String(b.String()), "n\u0303", "ñ")
+	return norm.NFC.String(b.String())
 }
 
 // reasonWords map what NLU or the caller may put in block_reason to the
@@ -31,7 +34,7 @@ var reasonWords = []struct {
 	{cardstore.ReasonStolen, []string{"stolen", "robo", "robada", "robado", "robaron", "robar", "hurto", "sustraida", "sustraccion", "atraco", "atracaron", "theft"}},
 	{cardstore.ReasonFraud, []string{"fraud", "fraude", "fraudulento", "cargos", "cargo", "clonada", "clonaron", "hackeado", "phishing", "compromised"}},
 	{cardstore.ReasonLost, []string{"lost", "perdida", "perdido", "perdi", "extraviada", "extravio", "extraviado", "loss", "no la encuentro"}},
-	{cardstore.ReasonDamaged, []string{"damaged", "rota", "roto", "danada", "danado", "deteriorada", "deterioro", "estropeada", "no funciona", "no lee"}},
+	{cardstore.ReasonDamaged, []string{"damaged", "rota", "roto", "dañada", "dañado", "danada", "danado", "deteriorada", "deterioro", "estropeada", "no funciona", "no lee"}},
 	{cardstore.ReasonOther, []string{"other", "otro", "otra", "otros"}},
 }
 
