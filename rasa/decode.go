@@ -251,16 +251,25 @@ var (
 	loopKeys = []string{"name", "is_interrupted", "rejected"}
 )
 
-func (d *decoder) tracker(t *Tracker) error {
+// objectStart reports whether the value at d.i is an object to walk. A null
+// is skipped (false, nil), as encoding/json leaves the field alone; any other
+// type is skipped and reported as field's type error.
+func (d *decoder) objectStart(depth int, field string) (bool, error) {
 	switch d.b[d.i] {
 	case '{':
+		return true, nil
 	case 'n':
-		return d.skip(1)
-	default:
-		if err := d.skip(1); err != nil {
-			return err
-		}
-		return &typeError{"tracker"}
+		return false, d.skip(depth)
+	}
+	if err := d.skip(depth); err != nil {
+		return false, err
+	}
+	return false, &typeError{field}
+}
+
+func (d *decoder) tracker(t *Tracker) error {
+	if ok, err := d.objectStart(1, "tracker"); !ok {
+		return err
 	}
 	return d.object(2, func(key []byte) error {
 		switch matchKey(key, trackerKeys) {
@@ -294,16 +303,11 @@ func (d *decoder) tracker(t *Tracker) error {
 }
 
 func (d *decoder) slots(t *Tracker) error {
-	switch d.b[d.i] {
-	case '{':
-	case 'n':
-		t.Slots = nil
-		return d.skip(2)
-	default:
-		if err := d.skip(2); err != nil {
-			return err
+	if ok, err := d.objectStart(2, "tracker.slots"); !ok {
+		if err == nil {
+			t.Slots = nil
 		}
-		return &typeError{"tracker.slots"}
+		return err
 	}
 	if t.Slots == nil {
 		t.Slots = make(map[string]json.RawMessage, 32)
@@ -320,15 +324,8 @@ func (d *decoder) slots(t *Tracker) error {
 }
 
 func (d *decoder) activeLoop(l *ActiveLoop) error {
-	switch d.b[d.i] {
-	case '{':
-	case 'n':
-		return d.skip(2)
-	default:
-		if err := d.skip(2); err != nil {
-			return err
-		}
-		return &typeError{"tracker.active_loop"}
+	if ok, err := d.objectStart(2, "tracker.active_loop"); !ok {
+		return err
 	}
 	return d.object(3, func(key []byte) error {
 		switch matchKey(key, loopKeys) {
@@ -344,16 +341,11 @@ func (d *decoder) activeLoop(l *ActiveLoop) error {
 }
 
 func (d *decoder) latestMessage(t *Tracker) error {
-	switch d.b[d.i] {
-	case '{':
-	case 'n':
-		t.LatestMessage = nil
-		return d.skip(2)
-	default:
-		if err := d.skip(2); err != nil {
-			return err
+	if ok, err := d.objectStart(2, "tracker.latest_message"); !ok {
+		if err == nil {
+			t.LatestMessage = nil
 		}
-		return &typeError{"tracker.latest_message"}
+		return err
 	}
 	var w messageWire
 	if err := d.message(&w, 3, "tracker.latest_message"); err != nil {
@@ -412,15 +404,8 @@ func (d *decoder) message(w *messageWire, depth int, field string) error {
 }
 
 func (d *decoder) intent(in *Intent, depth int, field string) error {
-	switch d.b[d.i] {
-	case '{':
-	case 'n':
-		return d.skip(depth - 1)
-	default:
-		if err := d.skip(depth - 1); err != nil {
-			return err
-		}
-		return &typeError{field}
+	if ok, err := d.objectStart(depth-1, field); !ok {
+		return err
 	}
 	return d.object(depth, func(key []byte) error {
 		switch matchKey(key, intentKeys) {
@@ -494,15 +479,8 @@ func (d *decoder) entities(w *messageWire, depth int, field string) error {
 }
 
 func (d *decoder) entity(e *entityWire, depth int, field string) error {
-	switch d.b[d.i] {
-	case '{':
-	case 'n':
-		return d.skip(depth - 1)
-	default:
-		if err := d.skip(depth - 1); err != nil {
-			return err
-		}
-		return &typeError{field}
+	if ok, err := d.objectStart(depth-1, field); !ok {
+		return err
 	}
 	return d.object(depth, func(key []byte) error {
 		switch k := matchKey(key, entityKeys); k {
