@@ -3,17 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"slices"
 	"sync"
 	"time"
+
+	"github.com/sctbnk/cardblock/bench/bankfile"
 )
 
 // Names of the actions and of the replies the scenarios look for (design §4).
@@ -29,46 +28,14 @@ const (
 	uttTicketQueued  = "utter_ticket_queued"
 )
 
-type customer struct{ phone, last4 string }
+type customer = bankfile.Customer
 
-// readBank reads customers with an active card from a gen-bank file,
-// skipping the first offset of them.
+// readBank reads exactly n customers with an active card from a gen-bank
+// file, skipping the first offset of them.
 func readBank(file string, offset, n int) ([]customer, error) {
-	f, err := os.Open(file)
+	out, err := bankfile.Read(file, offset, n)
 	if err != nil {
 		return nil, err
-	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	header, err := r.Read()
-	if err != nil {
-		return nil, err
-	}
-	col := map[string]int{}
-	for i, h := range header {
-		col[h] = i
-	}
-	var out []customer
-	seen := map[string]bool{}
-	skipped := 0
-	for len(out) < n {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		phone := rec[col["phone_e164"]]
-		if seen[phone] || rec[col["card_status"]] != "active" {
-			continue
-		}
-		seen[phone] = true
-		if skipped < offset {
-			skipped++
-			continue
-		}
-		out = append(out, customer{phone, rec[col["card_last4"]]})
 	}
 	if len(out) < n {
 		return nil, fmt.Errorf("bank file %s has %d usable customers after offset %d, need %d", file, len(out), offset, n)
@@ -126,11 +93,11 @@ func (rc *recorder) all() []record {
 // last four, the reason), the conversation key being the call id.
 func callBody(action string, c customer, callID string) []byte {
 	b, _ := json.Marshal(map[string]any{
-		"next_action": action, "sender_id": c.phone, "version": "3.6.21",
+		"next_action": action, "sender_id": c.Phone, "version": "3.6.21",
 		"tracker": map[string]any{
-			"sender_id": c.phone,
-			"slots": map[string]any{"card_last4": c.last4, "block_reason": "stolen",
-				"session_started_metadata": map[string]any{"call_id": callID, "user_phone": c.phone}},
+			"sender_id": c.Phone,
+			"slots": map[string]any{"card_last4": c.Last4, "block_reason": "stolen",
+				"session_started_metadata": map[string]any{"call_id": callID, "user_phone": c.Phone}},
 			"events": []any{}, "latest_message": nil, "active_loop": map[string]any{},
 			"latest_action_name": "action_listen",
 		},

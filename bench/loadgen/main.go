@@ -15,7 +15,6 @@ import (
 	"bytes"
 	"compress/zlib"
 	"context"
-	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -28,6 +27,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/sctbnk/cardblock/bench/bankfile"
 )
 
 func main() {
@@ -174,43 +175,6 @@ func summarise(mode string, conc int, all []time.Duration, elapsed time.Duration
 	return r
 }
 
-type customer struct{ phone, last4 string }
-
-func readBank(file string, n int) ([]customer, error) {
-	f, err := os.Open(file)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	r := csv.NewReader(f)
-	header, err := r.Read()
-	if err != nil {
-		return nil, err
-	}
-	col := map[string]int{}
-	for i, h := range header {
-		col[h] = i
-	}
-	var out []customer
-	seen := map[string]bool{}
-	for len(out) < n {
-		rec, err := r.Read()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		phone := rec[col["phone_e164"]]
-		if seen[phone] || rec[col["card_status"]] != "active" {
-			continue
-		}
-		seen[phone] = true
-		out = append(out, customer{phone, rec[col["card_last4"]]})
-	}
-	return out, nil
-}
-
 func callBody(next, phone, callID, last4 string) []byte {
 	b, _ := json.Marshal(map[string]any{
 		"next_action": next, "sender_id": phone, "version": "3.6.21",
@@ -225,7 +189,7 @@ func callBody(next, phone, callID, last4 string) []byte {
 }
 
 func blocks(client *http.Client, url, file string, n, conc int) (result, error) {
-	bank, err := readBank(file, n)
+	bank, err := bankfile.Read(file, 0, n)
 	if err != nil {
 		return result{}, err
 	}
@@ -253,7 +217,7 @@ func blocks(client *http.Client, url, file string, n, conc int) (result, error) 
 	}
 	callID := func(i int) string { return fmt.Sprintf("CA-bench-%d-%d", time.Now().Unix()/3600, i) }
 	work(func(i int) {
-		status, b, err := post(client, url, callBody("action_verify_last4", bank[i].phone, callID(i), bank[i].last4), false)
+		status, b, err := post(client, url, callBody("action_verify_last4", bank[i].Phone, callID(i), bank[i].Last4), false)
 		if err != nil || status != 200 || !bytes.Contains(b, []byte("utter_confirm_block")) {
 			errs.Add(1)
 			firstErr.CompareAndSwap(nil, fmt.Sprintf("verify: %d %v %.200s", status, err, b))
@@ -265,7 +229,7 @@ func blocks(client *http.Client, url, file string, n, conc int) (result, error) 
 	start := time.Now()
 	work(func(i int) {
 		t0 := time.Now()
-		status, b, err := post(client, url, callBody("action_block_card", bank[i].phone, callID(i), bank[i].last4), false)
+		status, b, err := post(client, url, callBody("action_block_card", bank[i].Phone, callID(i), bank[i].Last4), false)
 		lat[i] = time.Since(t0)
 		if err != nil || status != 200 || !bytes.Contains(b, []byte("utter_card_blocked")) {
 			errs.Add(1)
